@@ -1,0 +1,92 @@
+#pragma once
+// A cluster as a graph of directed links with routes computed from GPU indices (no N^2 tables), so
+// 100k-GPU clusters build in milliseconds. Both network models (analytical and SimGrid flows) read
+// the same links and routes.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hwmodels/catalog.hpp"
+
+namespace foresight::hw {
+
+enum class FabricKind { rail_optimized_fat_tree, fat_tree };
+
+struct FabricSpec {
+  FabricKind kind = FabricKind::rail_optimized_fat_tree;
+  std::string nic;               // catalog id; empty = the system's default NIC
+  std::string switch_id;         // catalog id; empty = the catalog switch matching the NIC's protocol and speed
+  double oversubscription = 1.0; // leaf down:up port ratio
+  int tiers = 0;                 // 2 or 3; 0 = the fewest that fit
+};
+
+struct ClusterSpec {
+  std::string system;
+  int nodes = 1;
+  FabricSpec fabric;
+  uint64_t seed = 1;             // ECMP hashing
+};
+
+enum class LinkKind : uint8_t { nvlink_up, nvlink_down, nic_tx, nic_rx, leaf_up, leaf_down, agg_up, agg_down };
+
+struct Link {
+  LinkKind kind;
+  double bandwidth;              // bytes/s, one direction
+};
+
+struct Route {
+  std::vector<int> links;        // indices into Cluster::links()
+  double latency = 0;            // seconds, sum of hop latencies (added analytically, see DESIGN.md)
+  bool crosses_network = false;
+};
+
+class Cluster {
+ public:
+  static Cluster build(const ClusterSpec& spec, const Catalog& catalog);
+
+  int gpus() const { return nodes_ * gpus_per_node_; }
+  int nodes() const { return nodes_; }
+  int gpus_per_node() const { return gpus_per_node_; }
+  int nvlink_domain_size() const { return domain_size_; }
+  int nics_per_node() const { return nics_per_node_; }
+  int node_of(int gpu) const { return gpu / gpus_per_node_; }
+  int domain_of(int gpu) const { return gpu / domain_size_; }
+  int rail_of(int gpu) const { return (gpu % gpus_per_node_) * nics_per_node_ / gpus_per_node_; }
+  bool same_domain(int a, int b) const { return domain_of(a) == domain_of(b); }
+  int tiers() const { return tiers_; }
+  int leaf_of(int node, int rail) const;
+
+  int nvlink_up_link(int gpu) const { return base_nvl_up_ + gpu; }     // GPU -> its NVSwitch
+  int nvlink_down_link(int gpu) const { return base_nvl_down_ + gpu; } // NVSwitch -> GPU
+  Route route(int src, int dst) const;
+  void route_into(int src, int dst, Route& out) const;  // reuses out's storage
+  const std::vector<Link>& links() const { return links_; }
+  std::string link_name(int id) const;
+
+  const SystemSpec& system() const { return *system_; }
+  const GpuSpec& gpu() const { return *gpu_; }
+  const NicSpec* nic() const { return nic_; }
+  const SwitchSpec* fabric_switch() const { return switch_; }
+  double nvlink_bandwidth() const { return nvlink_bw_; }
+  double nic_bandwidth() const { return nic_bw_; }
+  double nvlink_latency() const { return nvlink_latency_; }
+  double network_hop_latency() const { return switch_latency_; }
+  std::string describe() const;
+
+ private:
+  const SystemSpec* system_ = nullptr;
+  const GpuSpec* gpu_ = nullptr;
+  const NicSpec* nic_ = nullptr;
+  const SwitchSpec* switch_ = nullptr;
+  FabricKind kind_ = FabricKind::rail_optimized_fat_tree;
+  int nodes_ = 1, gpus_per_node_ = 8, domain_size_ = 8, nics_per_node_ = 0;
+  int down_ = 0, up_ = 0, leaves_ = 0, leaves_per_rail_ = 0, tiers_ = 1, pod_leaves_ = 0, core_up_ = 0, pods_ = 0;
+  double nvlink_bw_ = 0, nic_bw_ = 0, nvlink_latency_ = 0, nic_latency_ = 0, switch_latency_ = 0;
+  uint64_t seed_ = 1;
+  // First link index of each kind; see link_name() for the layout.
+  int base_nvl_up_ = 0, base_nvl_down_ = 0, base_nic_tx_ = 0, base_nic_rx_ = 0, base_leaf_up_ = 0,
+      base_leaf_down_ = 0, base_agg_up_ = 0, base_agg_down_ = 0;
+  std::vector<Link> links_;
+};
+
+}  // namespace foresight::hw

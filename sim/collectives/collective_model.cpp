@@ -1,0 +1,54 @@
+#include "sim/collectives/collective_model.hpp"
+
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "sim/core/error.hpp"
+
+namespace foresight::sim {
+
+CollectiveModel::CollectiveModel(const hw::Cluster& cluster, NcclParams params)
+    : cluster_(cluster), params_(params), network_(cluster) {}
+
+CollectiveModel::Choice CollectiveModel::choose(const CollectiveRequest& req) {
+  for (int g : req.ranks)
+    if (g < 0 || g >= cluster_.gpus())
+      throw InputError(fmt::format("collective rank {} is outside the cluster's {} GPUs", g, cluster_.gpus()));
+  const auto algorithms = applicable_algorithms(req, cluster_);
+  std::vector<Algorithm> candidates;
+  if (req.algorithm == "auto") {
+    for (auto a : algorithms)
+      if (a != Algorithm::hierarchical) candidates.push_back(a);  // NCCL's tuner never picks it
+  } else {
+    for (auto a : algorithms)
+      if (req.algorithm == algorithm_name(a)) candidates.push_back(a);
+    if (candidates.empty()) {
+      std::vector<std::string> names;
+      for (auto a : algorithms) names.push_back(algorithm_name(a));
+      throw InputError(fmt::format("workload.algorithm: '{}' cannot run {} on these {} ranks; possible: {}",
+                                   req.algorithm, op_name(req.op), req.ranks.size(), fmt::join(names, ", ")));
+    }
+  }
+  Choice best;
+  best.analytical_time_s = std::numeric_limits<double>::infinity();
+  for (auto a : candidates) {
+    for (auto p : applicable_protocols(a)) {
+      if (req.protocol != "auto" && req.protocol != protocol_name(p)) continue;
+      CollectivePlan plan = decompose(req, a, p, cluster_, params_);
+      const double t = network_.plan_time(plan);
+      if (t < best.analytical_time_s) best = Choice{std::move(plan), t};
+    }
+  }
+  if (best.analytical_time_s == std::numeric_limits<double>::infinity())
+    throw InputError(fmt::format("workload.protocol: '{}' is not available for algorithm {}", req.protocol, req.algorithm));
+  return best;
+}
+
+CollectiveResult CollectiveModel::estimate(const CollectiveRequest& req) {
+  if (req.ranks.size() < 2) return CollectiveResult{0.0, "none", "none"};
+  auto c = choose(req);
+  return CollectiveResult{c.analytical_time_s, algorithm_name(c.plan.algorithm), protocol_name(c.plan.protocol)};
+}
+
+}  // namespace foresight::sim

@@ -1,0 +1,35 @@
+#pragma once
+// Chooses how a collective runs (NCCL-tuner style: the algorithm/protocol with the lowest modelled
+// time, unless the request forces one) and times it analytically on the cluster.
+#include <string>
+
+#include "hwmodels/topology/cluster.hpp"
+#include "sim/collectives/collective.hpp"
+#include "sim/collectives/decompose.hpp"
+#include "sim/collectives/nccl_params.hpp"
+#include "sim/network/analytical.hpp"
+
+namespace foresight::sim {
+
+class CollectiveModel {
+ public:
+  CollectiveModel(const hw::Cluster& cluster, NcclParams params);
+
+  struct Choice {
+    CollectivePlan plan;
+    double analytical_time_s = 0;
+  };
+  // Throws InputError when a forced algorithm or protocol cannot run this request.
+  Choice choose(const CollectiveRequest& req);
+  CollectiveResult estimate(const CollectiveRequest& req);
+
+  const hw::Cluster& cluster() const { return cluster_; }
+  const NcclParams& params() const { return params_; }
+
+ private:
+  const hw::Cluster& cluster_;
+  NcclParams params_;
+  AnalyticalNetwork network_;
+};
+
+}  // namespace foresight::sim

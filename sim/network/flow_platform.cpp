@@ -1,0 +1,87 @@
+#include "sim/network/flow_platform.hpp"
+
+#include <string>
+
+#include <simgrid/kernel/routing/NetPoint.hpp>
+#include <simgrid/kernel/routing/NetZoneImpl.hpp>
+#include <xbt/log.h>
+
+#include "sim/collectives/decompose.hpp"
+
+namespace foresight::sim {
+
+namespace {
+
+namespace routing = simgrid::kernel::routing;
+
+// Netpoints are numbered in creation order: GPUs 0..n-1, then one NVSwitch per domain, then the
+// control host. Links carry zero latency: latency is added analytically per collective step, which
+// also keeps CM02 from weighting flows by their route latency.
+class ClusterZone final : public routing::NetZoneImpl {
+ public:
+  ClusterZone(const std::string& name, const hw::Cluster& cluster) : NetZoneImpl(name), cluster_(cluster) {}
+
+  void set_links(std::vector<simgrid::kernel::resource::StandardLinkImpl*> links) { links_ = std::move(links); }
+
+  void get_local_route(const routing::NetPoint* src, const routing::NetPoint* dst, routing::Route* into,
+                       double* /*latency*/) override {
+    const int n = cluster_.gpus();
+    const int domains = n / cluster_.nvlink_domain_size();
+    auto decode = [&](unsigned long id) {
+      const int i = static_cast<int>(id);
+      return i < n ? i : (i < n + domains ? nvswitch_endpoint(i - n) : kControl);
+    };
+    const int s = decode(src->id()), d = decode(dst->id());
+    if (s == kControl || d == kControl) return;
+    if (is_nvswitch(d)) {
+      into->link_list_.push_back(links_[static_cast<size_t>(cluster_.nvlink_up_link(s))]);
+    } else if (is_nvswitch(s)) {
+      into->link_list_.push_back(links_[static_cast<size_t>(cluster_.nvlink_down_link(d))]);
+    } else {
+      cluster_.route_into(s, d, scratch_);
+      for (int l : scratch_.links) into->link_list_.push_back(links_[static_cast<size_t>(l)]);
+    }
+  }
+
+ private:
+  static constexpr int kControl = 1 << 30;
+  const hw::Cluster& cluster_;
+  std::vector<simgrid::kernel::resource::StandardLinkImpl*> links_;
+  hw::Route scratch_;
+};
+
+}  // namespace
+
+void configure_simgrid_engine() {
+  xbt_log_control_set("root.thres:critical");
+  simgrid::s4u::Engine::set_config("network/model:CM02");
+  simgrid::s4u::Engine::set_config("network/crosstraffic:0");
+  simgrid::s4u::Engine::set_config("network/TCP-gamma:1e30");
+}
+
+FlowPlatform::FlowPlatform(const hw::Cluster& cluster) {
+  // The first zone created becomes the engine's root and initialises the network model.
+  auto* zone = new ClusterZone("cluster", cluster);
+  const int n = cluster.gpus();
+  const int domains = n / cluster.nvlink_domain_size();
+  gpus_.reserve(static_cast<size_t>(n));
+  for (int g = 0; g < n; ++g) gpus_.push_back(zone->create_host("gpu" + std::to_string(g), {1.0}));
+  for (int d = 0; d < domains; ++d) switches_.push_back(zone->create_host("nvswitch" + std::to_string(d), {1.0}));
+  control_ = zone->create_host("control", {1.0});
+  std::vector<simgrid::kernel::resource::StandardLinkImpl*> links;
+  links.reserve(cluster.links().size());
+  for (size_t i = 0; i < cluster.links().size(); ++i) {
+    auto* link = zone->create_link("l" + std::to_string(i), {cluster.links()[i].bandwidth});
+    link->set_latency(0);
+    link->seal();
+    links.push_back(link->get_impl());
+  }
+  zone->set_links(std::move(links));
+  zone->seal();
+}
+
+simgrid::s4u::Host* FlowPlatform::endpoint(int e) const {
+  return is_nvswitch(e) ? switches_[static_cast<size_t>(-1 - e)] : gpus_[static_cast<size_t>(e)];
+}
+
+}  // namespace foresight::sim

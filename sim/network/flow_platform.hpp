@@ -1,0 +1,28 @@
+#pragma once
+// The cluster as a SimGrid platform: one host per GPU and per NVSwitch, one SimGrid link per
+// cluster link, and a routing zone that asks hw::Cluster for routes instead of storing them, so
+// building 16k GPUs takes milliseconds (see DESIGN.md). Must be created inside a live s4u::Engine.
+#include <vector>
+
+#include <simgrid/s4u.hpp>
+
+#include "hwmodels/topology/cluster.hpp"
+
+namespace foresight::sim {
+
+class FlowPlatform {
+ public:
+  explicit FlowPlatform(const hw::Cluster& cluster);
+  simgrid::s4u::Host* endpoint(int e) const;   // GPU index or nvswitch_endpoint(domain)
+  simgrid::s4u::Host* control() const { return control_; }
+
+ private:
+  std::vector<simgrid::s4u::Host*> gpus_, switches_;
+  simgrid::s4u::Host* control_ = nullptr;
+};
+
+// Configures the network model DESIGN.md calls for (CM02, no cross traffic, no TCP window cap) and
+// silences SimGrid's logging. Call before FlowPlatform.
+void configure_simgrid_engine();
+
+}  // namespace foresight::sim
