@@ -194,9 +194,10 @@ struct Builder {
       set.add(g, sw, up);
       set.add(sw, g, down);
     }
-    // A channel moves 128 KiB chunks through two stages (reduce, then multicast): with k chunks per
-    // channel the pipeline takes (k + 1) chunk times instead of k.
-    const double per_channel = S / params.nvls_channels;
+    // Each rank owns a 1/n shard, split over the NVLS channels; a channel moves its part in 128 KiB
+    // chunks through two stages (reduce, then multicast): with k chunks the pipeline takes (k + 1)
+    // chunk times instead of k.
+    const double per_channel = S / n / params.nvls_channels;
     const double chunks = std::max(1.0, std::ceil(per_channel / params.nvls_chunk_bytes));
     CollectivePlan plan{algorithm, protocol, {}};
     plan.phases.push_back(finish(set, step_latency(1, 0), (chunks + 1.0) / chunks));
