@@ -1,0 +1,47 @@
+import json
+import os
+import subprocess
+
+import pytest
+
+import foresight
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SCENARIO = os.path.join(ROOT, "scenarios", "nccl-allreduce-dgx-h100.yaml")
+
+
+def test_run_matches_cli_json():
+    overrides = {"fidelity": "analytical", "workload.sizes.max": "64MiB"}
+    result = foresight.run(SCENARIO, set=overrides)
+    cli = subprocess.run(
+        [os.environ["FORESIGHT_BIN"], "run", SCENARIO, "--json"] + [f"--set={k}={v}" for k, v in overrides.items()],
+        check=True, capture_output=True, text=True)
+    assert result == json.loads(cli.stdout)
+    rows = result["collectives"]
+    assert [r["bytes"] for r in rows] == [1024 * 2**i for i in range(17)]
+    # busbw is algbw x 2(n-1)/n for all_reduce (nccl-tests PERFORMANCE.md)
+    for r in rows:
+        assert r["busbw_GBps"] == pytest.approx(r["algbw_GBps"] * 2 * 7 / 8)
+
+
+def test_bad_input_raises_input_error_naming_the_key():
+    with pytest.raises(foresight.InputError, match=r"--set cluster.nodes: 'cluster.nodes': must be a positive integer"):
+        foresight.run(SCENARIO, set={"cluster.nodes": 0})
+    with pytest.raises(foresight.InputError, match=r"<string>:1:7: 'name'"):
+        foresight.run_text("name: [a, b]\n")
+
+
+def test_sweep_into_a_dataframe():
+    frames = [foresight.collectives_frame(foresight.run(SCENARIO, set={
+        "fidelity": "analytical", "cluster.nodes": nodes, "workload.ranks": 8 * nodes,
+        "workload.sizes.min": "1GiB", "workload.sizes.max": "1GiB"})) for nodes in (1, 2, 4)]
+    import pandas as pd
+    frame = pd.concat(frames)
+    assert list(frame["ranks"]) == [8, 16, 32]
+    assert (frame["time_s"] > 0).all()
+
+
+def test_catalog_lists_sources():
+    cat = foresight.catalog()
+    assert "h100-sxm-80gb" in cat["gpus"]
+    assert cat["gpus"]["h100-sxm-80gb"]["sources"]["memory_bandwidth"]
