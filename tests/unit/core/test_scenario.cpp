@@ -54,7 +54,7 @@ TEST_CASE("a valid scenario parses into typed values") {
   CHECK(s.bench.sizes() == std::vector<double>{1048576.0, 2097152.0, 4194304.0});
 }
 
-TEST_CASE("--set overrides any key and reports its own origin") {
+TEST_CASE("overrides from --set reach any key and report their own origin") {
   const auto s = load(kGood, {"cluster.nodes=4", "workload.ranks=32", "workload.sizes.max=1MiB"});
   CHECK(s.cluster.nodes == 4);
   CHECK(s.bench.ranks == 32);

@@ -1,0 +1,161 @@
+// foresight-calibrate: run the GPU sweep, fit raw measurements into a profile, import nccl-tests logs,
+// show a profile. Every user error is one line on stderr and exit code 2.
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "calibrate/fit/fitter.hpp"
+#include "calibrate/fit/raw.hpp"
+#include "calibrate/import/nccl_tests.hpp"
+#include "hwmodels/profile.hpp"
+#include "sim/core/error.hpp"
+
+#ifdef FORESIGHT_HAVE_CUDA
+#include "calibrate/harness/harness.hpp"
+#endif
+
+namespace {
+
+namespace fc = foresight::calibrate;
+namespace hw = foresight::hw;
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+std::string describe(const hw::Profile& p) {
+  std::string s;
+  auto field = [&](const char* key) {
+    auto it = p.provenance.find(key);
+    return it == p.provenance.end() ? std::string("-") : it->is_string() ? it->get<std::string>() : it->dump();
+  };
+  s += fmt::format("profile:   {}\n", p.name);
+  s += fmt::format("gpu:       {} (SMs {}, gpus {})\n", field("gpu_name"), field("sm_count"), field("gpu_count"));
+  s += fmt::format("software:  driver {}, CUDA {}, cuBLASLt {}, cuDNN {}, NCCL {}\n", field("driver"),
+                   field("cuda_runtime"), field("cublaslt"), field("cudnn"), field("nccl"));
+  s += fmt::format("measured:  {} on {}; {} raw points\n", field("date"), field("host"), p.raw.size());
+  return s + fc::held_out_table(p);
+}
+
+int run_sweep_command(const std::string& out, bool quick, const std::string& only) {
+#ifdef FORESIGHT_HAVE_CUDA
+  fc::SweepOptions opt;
+  opt.out_path = out;
+  opt.quick = quick;
+  opt.only = split_commas(only);
+  return fc::run_sweep(opt);
+#else
+  (void)out; (void)quick; (void)only;
+  std::cerr << "foresight-calibrate was built without CUDA; run it on a GPU machine\n";
+  return 2;
+#endif
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"foresight-calibrate: measure kernels on this GPU and fit them into a Foresight profile"};
+  app.require_subcommand(1);
+
+  auto* run = app.add_subcommand("run", "time the kernels on this machine's GPUs and write raw measurements");
+  std::string run_out, only;
+  bool quick = false;
+  run->add_option("--out", run_out, "raw measurement file to write")->required();
+  run->add_flag("--quick", quick, "a reduced sweep (about a minute)");
+  run->add_option("--only", only, "comma-separated op kinds, e.g. gemm,attention");
+
+  auto* fit = app.add_subcommand("fit", "fit raw measurements into a profile; prints held-out error per op kind");
+  std::string raw_path, fit_out, name;
+  int folds = 5;
+  unsigned seed = fc::FitOptions{}.seed;
+  fit->add_option("raw", raw_path, "raw.json from `foresight-calibrate run`")->required();
+  fit->add_option("--out", fit_out, "profile to write")->required();
+  fit->add_option("--folds", folds, "k of the k-fold held-out error")->check(CLI::Range(2, 1000));
+  fit->add_option("--seed", seed, "seed of the fold assignment");
+  fit->add_option("--name", name, "profile name (default: the output file's stem)");
+
+  auto* imp = app.add_subcommand("import-nccl-tests", "fit collective alpha/beta from nccl-tests logs");
+  std::vector<std::string> logs;
+  std::string system, imp_out, op, algorithm = "auto", protocol = "auto";
+  imp->add_option("logs", logs, "nccl-tests output logs")->required();
+  imp->add_option("--system", system, "system id the logs were measured on")->required();
+  imp->add_option("--out", imp_out, "profile to write")->required();
+  imp->add_option("--op", op, "collective, when neither the log nor its file name says");
+  imp->add_option("--algorithm", algorithm, "NCCL_ALGO during the run (default auto)");
+  imp->add_option("--protocol", protocol, "NCCL_PROTO during the run (default auto)");
+  imp->add_option("--folds", folds, "k of the k-fold held-out error")->check(CLI::Range(2, 1000));
+
+  auto* show = app.add_subcommand("show", "print a profile's provenance, fits and held-out errors");
+  std::string show_path;
+  show->add_option("profile", show_path, "profile.json")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "foresight-calibrate: " << e.what() << "\n";
+    return 2;
+  }
+
+  try {
+    if (*run) return run_sweep_command(run_out, quick, only);
+    if (*fit) {
+      fc::FitOptions opt;
+      opt.folds = folds;
+      opt.seed = seed;
+      if (name.empty()) {
+        std::string stem = fit_out.substr(fit_out.find_last_of('/') + 1);
+        name = stem.substr(0, stem.rfind(".json"));
+      }
+      opt.name = name;
+      const hw::Profile p = fc::fit_profile(fc::load_raw(raw_path), opt);
+      hw::save_profile(p, fit_out);
+      std::cout << fc::held_out_table(p) << "wrote " << fit_out << "\n";
+      return 0;
+    }
+    if (*imp) {
+      std::vector<fc::NcclTestsLog> parsed;
+      for (const auto& l : logs) parsed.push_back(fc::load_nccl_tests(l, op));
+      fc::ImportOptions opt;
+      opt.system = system;
+      opt.algorithm = algorithm;
+      opt.protocol = protocol;
+      opt.folds = folds;
+      const hw::Profile p = fc::import_nccl_tests(parsed, opt);
+      hw::save_profile(p, imp_out);
+      for (const auto& c : p.collectives)
+        std::cout << fmt::format("{} on {} ranks ({}/{}): alpha = {:.3f} us, beta = {:.2f} GB/s over {}..{} bytes\n",
+                                 c.op, c.ranks, c.algorithm, c.protocol, c.alpha_s * 1e6, c.beta_Bps / 1e9,
+                                 c.min_bytes, c.max_bytes);
+      std::cout << fc::held_out_table(p) << "wrote " << imp_out << "\n";
+      return 0;
+    }
+    if (*show) {
+      std::cout << describe(hw::load_profile(show_path));
+      return 0;
+    }
+  } catch (const foresight::InputError& e) {
+    std::cerr << "foresight-calibrate: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    // Anything else is still the user's input at the root (e.g. a fit that cannot be made); say it on
+    // one line rather than abort.
+    std::string msg = e.what();
+    for (char& c : msg) if (c == '\n') c = ' ';
+    std::cerr << "foresight-calibrate: " << msg << "\n";
+    return 2;
+  }
+  return 2;
+}

@@ -1,0 +1,109 @@
+#pragma once
+// A calibration profile: what was measured on which GPU and software stack, the cost models fitted to
+// it, how well those models predict points they never saw, and the raw points themselves (so a
+// profile can be refitted or audited without the GPU). Schema "foresight-profile/1".
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace foresight::hw {
+
+inline constexpr const char* kProfileSchema = "foresight-profile/1";
+inline constexpr int kProfileSchemaVersion = 1;
+
+// Held-out (k-fold) prediction error of one fitted model or one op kind.
+struct HeldOutError {
+  int points = 0;               // points that were predicted while held out
+  int folds = 0;
+  double mape = 0;              // mean |pred - measured| / measured
+  double max_ape = 0;
+  int extrapolated = 0;         // held-out points that fell outside their training range
+  // The same over held-out points inside their training range: the accuracy an unflagged estimate has.
+  int inside_points = 0;
+  double inside_mape = 0;
+  bool available() const { return points > 0; }
+};
+
+// One compute kernel family: (op, backend, dtype, direction). Time is modelled as
+//   t = r / e(log r),  r = max(eff_flops / peak_flops, bytes / peak_bandwidth)
+// where eff_flops pads the work to whole waves of `tile`-sized CTAs over `sm_count` SMs, and
+// e (achieved fraction of that roofline) is piecewise linear in log-log space between `knots`;
+// beyond the last knot e is held (fitted roofline), below the first it follows the first segment's
+// slope clamped to [0, 1] (fixed costs dominate small kernels).
+// Using log r as the abscissa makes "more work is never faster" equivalent to every knot segment
+// having slope <= 1, which the fitter enforces.
+struct ComputeFit {
+  std::string op, backend, dtype, direction;  // direction: "forward"/"backward" for attention, else ""
+  double peak_flops = 0;        // FLOP/s reference; 0 = no compute term (memory-bound op)
+  double peak_bandwidth = 0;    // bytes/s reference; 0 = no memory term
+  int tile = 0;                 // CTA tile edge for wave quantization; 0 = off
+  int sm_count = 0;
+  std::vector<std::pair<double, double>> knots;  // (log r, log efficiency), strictly increasing x
+  double min_log_r = 0, max_log_r = 0;           // calibrated region along the abscissa
+  double min_log_intensity = 0, max_log_intensity = 0;  // log(flops/bytes); unused if either is 0
+  bool intensity_checked = false;
+  int points = 0;
+  int monotonicity_adjustments = 0;  // knots lowered so that more work is never predicted faster
+  HeldOutError held_out;
+};
+
+// Collective time t = alpha + bytes / beta for one (op, ranks, algorithm, protocol). A single
+// alpha-beta line cannot follow NCCL's protocol switches and pipelining ramp (NVLS all-reduce reaches
+// its bus bandwidth only past ~256 MiB), so the measured (bytes, seconds) table is kept too,
+// interpolated linearly in bytes (an alpha-beta segment per interval); whichever of line and table
+// predicted held-out sizes >= 1 MiB better is used inside the measured range (use_table).
+struct CollectiveFit {
+  std::string op, algorithm = "auto", protocol = "auto";
+  int ranks = 0;
+  double alpha_s = 0, beta_Bps = 0;
+  double min_bytes = 0, max_bytes = 0;  // measured range
+  int points = 0;
+  HeldOutError held_out;
+  HeldOutError held_out_large;    // restricted to messages >= 1 MiB (the bandwidth regime)
+  std::vector<std::pair<double, double>> table;  // (bytes, seconds), bytes strictly increasing
+  HeldOutError table_held_out_large;             // table interpolation, held out, >= 1 MiB
+  int monotonicity_adjustments = 0;              // table times raised so more bytes is never faster
+  bool use_table = false;
+  const HeldOutError& chosen_error() const { return use_table ? table_held_out_large : held_out_large; }
+};
+
+struct OpKindError {
+  std::string op;
+  HeldOutError error;
+};
+
+struct Profile {
+  std::string name;
+  nlohmann::json provenance = nlohmann::json::object();  // copied from the raw file, plus "sweep"
+  int folds = 0;
+  unsigned seed = 0;
+  std::vector<ComputeFit> compute;
+  std::vector<CollectiveFit> collectives;
+  std::vector<OpKindError> held_out;             // per op kind, over all of its fits
+  nlohmann::json raw = nlohmann::json::array();  // the measurements the fits came from
+
+  const ComputeFit* find_compute(const std::string& op, const std::string& dtype,
+                                 const std::string& direction = "", const std::string& backend = "") const;
+  const CollectiveFit* find_collective(const std::string& op, int ranks, const std::string& algorithm,
+                                       const std::string& protocol) const;
+};
+
+// Time of one collective of `bytes`: inside the measured range the line or the table (use_table);
+// outside it alpha + bytes/beta, with *extrapolated set (never silently).
+double collective_seconds(const CollectiveFit& fit, double bytes, bool* extrapolated);
+
+// NCCL spells algorithms and protocols "Ring", "LL128", users "ring", "ll128": profiles store lower case.
+std::string canonical_nccl_name(std::string s);
+
+// Canonical dtype spelling: "fp8_e4m3"/"e4m3" -> "fp8", "float"/"fp32" -> "fp32", "half" -> "fp16".
+std::string canonical_dtype(const std::string& dtype);
+
+nlohmann::json profile_to_json(const Profile& p);
+// `file` names the source in error messages; every error is an InputError naming file and key path.
+Profile profile_from_json(const nlohmann::json& j, const std::string& file);
+Profile load_profile(const std::string& path);
+void save_profile(const Profile& p, const std::string& path);
+
+}  // namespace foresight::hw

@@ -1,0 +1,165 @@
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "calibrate/fit/fitter.hpp"
+#include "hwmodels/calibrated_cost_model.hpp"
+#include "hwmodels/profile.hpp"
+#include "sim/core/error.hpp"
+#include "synthetic.hpp"
+
+using namespace foresight;
+using nlohmann::json;
+
+namespace {
+
+hw::Profile small_profile() {
+  test::SyntheticGpu gpu;
+  calibrate::FitOptions opt;
+  opt.name = "roundtrip";
+  return calibrate::fit_profile(calibrate::raw_from_json(test::synthetic_raw(gpu, 5, 40), "raw.json"), opt);
+}
+
+// The error message of loading `j` as a profile named "p.json".
+std::string profile_error(const json& j) {
+  try {
+    hw::profile_from_json(j, "p.json");
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string raw_error(const json& j) {
+  try {
+    calibrate::raw_from_json(j, "raw.json");
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("foresight-test-calibrate-" + name)).string();
+}
+
+}  // namespace
+
+TEST_CASE("profile JSON round trip preserves every field", "[calibrate][profile]") {
+  const hw::Profile p = small_profile();
+  const json j = hw::profile_to_json(p);
+  CHECK(j["schema"] == "foresight-profile/1");
+  const hw::Profile q = hw::profile_from_json(j, "mem.json");
+  CHECK(hw::profile_to_json(q) == j);
+  CHECK(q.compute.size() == p.compute.size());
+  CHECK(q.collectives.at(0).table == p.collectives.at(0).table);
+
+  const std::string path = temp_path("roundtrip.json");
+  hw::save_profile(p, path);
+  const hw::Profile r = hw::load_profile(path);
+  std::remove(path.c_str());
+  CHECK(hw::profile_to_json(r) == j);
+  // A model built from the loaded profile answers exactly like one built from the original.
+  hw::CalibratedCostModel a(p, 989e12, 3.35e12), b(r, 989e12, 3.35e12);
+  CHECK(a.gemm({1024, 2048, 4096, 1, "bf16"}).seconds == b.gemm({1024, 2048, 4096, 1, "bf16"}).seconds);
+  CHECK(a.provenance().find("Synthetic H100") != std::string::npos);
+}
+
+TEST_CASE("profile loader rejects other and newer schema versions", "[calibrate][profile]") {
+  json j = hw::profile_to_json(small_profile());
+  j["schema"] = "foresight-profile/2";
+  const std::string newer = profile_error(j);
+  CHECK(newer.find("p.json") != std::string::npos);
+  CHECK(newer.find("'schema'") != std::string::npos);
+  CHECK(newer.find("unsupported schema version") != std::string::npos);
+  j["schema"] = "foresight-raw/1";
+  CHECK(profile_error(j).find("expected \"foresight-profile/1\"") != std::string::npos);
+  j["schema"] = "foresight-profile/x";
+  CHECK(profile_error(j).find("malformed schema version") != std::string::npos);
+  j.erase("schema");
+  CHECK(profile_error(j).find("'schema': missing required key") != std::string::npos);
+}
+
+TEST_CASE("malformed profiles name the JSON key path", "[calibrate][profile]") {
+  const json good = hw::profile_to_json(small_profile());
+  auto broken = [&](auto edit) {
+    json j = good;
+    edit(j);
+    const std::string msg = profile_error(j);
+    CHECK(msg.find('\n') == std::string::npos);  // one line
+    return msg;
+  };
+  CHECK(broken([](json& j) { j["compute"][0]["knots"][1] = "x"; })
+            .find("'compute[0].knots[1]': expected an array of two numbers") != std::string::npos);
+  CHECK(broken([](json& j) { j["collectives"][0].erase("beta_Bps"); })
+            .find("'collectives[0].beta_Bps': missing required key") != std::string::npos);
+  CHECK(broken([](json& j) { j["collectives"][0]["beta_Bps"] = -1; })
+            .find("'collectives[0].beta_Bps': expected a positive number") != std::string::npos);
+  CHECK(broken([](json& j) { j["compute"][1]["tiel"] = 128; }).find("'compute[1].tiel': unknown key") != std::string::npos);
+  CHECK(broken([](json& j) { j["compute"][0]["knots"] = json::array({{1.0, 0.0}, {0.5, 0.0}}); })
+            .find("'compute[0].knots[1]': knot abscissae must be strictly increasing") != std::string::npos);
+  CHECK(broken([](json& j) { j["fit"]["folds"] = 2.5; }).find("'fit.folds'") != std::string::npos);
+  CHECK(broken([](json& j) { j["compute"] = json::object(); }).find("'compute': expected an array") != std::string::npos);
+  CHECK(broken([](json& j) { j["held_out"]["gemm"]["mape"] = "low"; }).find("'held_out.gemm.mape'") != std::string::npos);
+  CHECK(broken([](json& j) { j["compute"][0]["held_out"].erase("inside_mape"); })
+            .find("'compute[0].held_out.inside_mape': missing required key") != std::string::npos);
+}
+
+TEST_CASE("malformed JSON text is reported with file, line and column", "[calibrate][profile]") {
+  const std::string path = temp_path("bad.json");
+  {
+    std::ofstream out(path);
+    out << "{\n  \"schema\": \"foresight-profile/1\",\n  \"name\": oops\n}\n";
+  }
+  std::string msg;
+  try {
+    hw::load_profile(path);
+  } catch (const InputError& e) {
+    msg = e.what();
+  }
+  std::remove(path.c_str());
+  CHECK(msg.find(path + ":3:") != std::string::npos);
+  CHECK(msg.find("malformed JSON") != std::string::npos);
+  CHECK_THROWS_AS(hw::load_profile(temp_path("missing.json")), InputError);
+}
+
+TEST_CASE("raw measurement errors name the measurement and key", "[calibrate][raw]") {
+  test::SyntheticGpu gpu;
+  const json good = test::synthetic_raw(gpu, 1, 8);
+  json j = good;
+  j["measurements"][3]["shape"]["m"] = -4;
+  CHECK(raw_error(j).find("raw.json: 'measurements[3].shape.m': must be >= 1") != std::string::npos);
+  j = good;
+  j["measurements"][2]["op"] = "convolution";
+  CHECK(raw_error(j).find("'measurements[2].op': unknown op \"convolution\"") != std::string::npos);
+  j = good;
+  j["measurements"][0]["dtype"] = "int3";
+  CHECK(raw_error(j).find("'measurements[0].dtype': unknown dtype") != std::string::npos);
+  j = good;
+  j["measurements"][1]["time_s"] = 0;
+  CHECK(raw_error(j).find("'measurements[1].time_s': expected a positive number") != std::string::npos);
+  j = good;
+  j["measurements"][8].erase("direction");  // first attention point
+  CHECK(raw_error(j).find("'measurements[8].direction': missing required key") != std::string::npos);
+  j = good;
+  j["schema"] = "foresight-raw/7";
+  CHECK(raw_error(j).find("unsupported schema version") != std::string::npos);
+  j = good;
+  j["measurements"] = json::array();
+  CHECK(raw_error(j).find("'measurements': no measurements to fit") != std::string::npos);
+}
+
+TEST_CASE("a profile without any fit falls back to the datasheet roofline, flagged", "[calibrate][profile]") {
+  hw::Profile empty;
+  empty.name = "empty";
+  hw::CalibratedCostModel m(empty, 1e15, 3e12);
+  const hw::Estimate e = m.gemm({4096, 4096, 4096, 1, "bf16"});
+  CHECK(e.extrapolated);
+  CHECK(e.source == "profile:empty");
+  CHECK(e.seconds == Approx(2.0 * 4096 * 4096 * 4096 / 1e15));
+  CHECK(m.memory_op({"rmsnorm", 3e9, 0}).seconds == Approx(1e-3));
+  CHECK_THROWS_AS(hw::CalibratedCostModel(empty, 0, 3e12), std::invalid_argument);
+}
