@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sim/collectives/collective.hpp"
+#include "sim/collectives/decompose.hpp"
 
 namespace foresight::sim {
 
@@ -23,6 +24,9 @@ struct Task {
   int stream = 0;              // 0 = compute, 1.. = communication streams
   double duration_s = 0;       // compute / delay
   CollectiveRequest collective;   // collective
+  // Optional pre-decomposed plan (tests, what-if studies); otherwise the executor decomposes
+  // `collective` with the collective model.
+  std::shared_ptr<const CollectivePlan> plan;
   std::vector<TaskId> deps;
 };
 

@@ -74,7 +74,9 @@ class FlowRun {
       timings_[static_cast<size_t>(id)].start_s = s4u::Engine::get_clock();
       const Task& t = graph_.tasks()[static_cast<size_t>(id)];
       if (t.kind == Task::Kind::collective) {
-        if (t.collective.ranks.size() > 1) {
+        if (t.plan) {
+          for (const auto& ph : t.plan->phases) run_phase(platform_, ph);
+        } else if (t.collective.ranks.size() > 1) {
           const auto plan = model_.choose(t.collective).plan;
           for (const auto& ph : plan.phases) run_phase(platform_, ph);
         }
