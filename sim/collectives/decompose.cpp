@@ -63,7 +63,7 @@ struct Builder {
     double eff = nvlink ? params.nvlink_efficiency[p] : params.network_efficiency[p];
     const double medium_bw = nvlink ? cluster.nvlink_bandwidth() : cluster.nic_bandwidth();
     if (protocol == Protocol::ll) eff = std::min(eff, params.ll_max_bandwidth / medium_bw);
-    if (algorithm == Algorithm::nvls) eff *= params.nvls_efficiency;
+    if (algorithm == Algorithm::nvls) eff *= params.nvls_efficiency_for(cluster.gpu().architecture);
     return eff;
   }
 

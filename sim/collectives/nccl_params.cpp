@@ -52,8 +52,9 @@ NcclParams NcclParams::defaults() {
   p.network_efficiency[0] = simple_net * 0.5;
   // tuning.cc llMaxBws, Hopper single node: 87.7 GB/s.
   p.ll_max_bandwidth = 87.7e9;
-  // tuning.cc nvlsEfficiency for Hopper: 0.85.
+  // tuning.cc nvlsEfficiency: Hopper 0.85, Blackwell 0.74.
   p.nvls_efficiency = 0.85;
+  p.nvls_efficiency_blackwell = 0.74;
   // NCCL_NVLS_NCHANNELS default 16 on H100 and NVLS chunk 128 KiB (NCCL environment documentation).
   p.nvls_channels = 16;
   p.nvls_chunk_bytes = 131072;

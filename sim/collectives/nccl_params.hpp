@@ -20,7 +20,11 @@ struct NcclParams {
   double nvlink_efficiency[3];     // ll, ll128, simple
   double network_efficiency[3];
   double ll_max_bandwidth;         // bytes/s per rank: LL's flag-polling ceiling
-  double nvls_efficiency;          // extra factor on NVLink for in-switch reduction
+  double nvls_efficiency;          // extra factor on NVLink for in-switch reduction, Hopper
+  double nvls_efficiency_blackwell;
+  double nvls_efficiency_for(const std::string& architecture) const {
+    return architecture == "blackwell" ? nvls_efficiency_blackwell : nvls_efficiency;
+  }
   int nvls_channels;
   double nvls_chunk_bytes;
   int ring_channels_single_node;

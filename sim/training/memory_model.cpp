@@ -1,0 +1,89 @@
+#include "sim/training/memory_model.hpp"
+
+#include <algorithm>
+
+#include "sim/training/model_math.hpp"
+#include "sim/training/training_graph.hpp"
+
+namespace foresight::sim {
+
+namespace {
+
+// The full activation set of one layer and microbatch, i.e. what no recomputation stores.
+// Korthikanti et al. 2022 (arXiv:2205.05198) sec. 4.1 for GPT (MHA, 4h GELU MLP, dropout):
+// 34*s*b*h + 5*a*s^2*b bytes, of which 10*s*b*h (norm inputs, QKV/MLP inputs, dropout masks) is
+// replicated across TP ranks unless sequence parallelism shards it.
+struct LayerActs {
+  double replicated = 0, sharded = 0, scores = 0;
+};
+
+LayerActs layer_acts(const TrainingSpec& s) {
+  const auto& m = s.model;
+  const double t = s.par.tp;
+  const double sl = double(s.sequence_length) / s.par.cp;
+  const double sb = sl * s.micro_batch, h = m.hidden, d = head_dim(m);
+  const double hq = m.heads / t, hkv = std::max(1.0, m.kv_heads / t), f = m.ffn_hidden / t;
+  const double fc1 = (m.activation == "swiglu" ? 2.0 : 1.0) * f;
+  const bool dropout = has_biases(m);
+  LayerActs a;
+  // 2 norm inputs (2 B each), QKV input, MLP input; two 1-byte dropout masks.
+  a.replicated = sb * h * (4 + 2 + 2 + (dropout ? 2 : 0));
+  // Q, K, V; attention output (projection input); fc1 output; activation output.
+  a.sharded = 2 * sb * (hq * d + 2 * hkv * d) + 2 * sb * hq * d + 2 * sb * fc1 + 2 * sb * f;
+  if (s.attention_kernel == "unfused")
+    // softmax output 2 B, and with dropout its 1-byte mask and 2-byte output: 5*a*s^2*b / t.
+    a.scores = (dropout ? 5.0 : 2.0) * hq * sl * double(s.sequence_length) * s.micro_batch;
+  return a;
+}
+
+}  // namespace
+
+double layer_activation_bytes(const TrainingSpec& s) {
+  const LayerActs a = layer_acts(s);
+  const bool sp = s.par.sequence_parallel && s.par.tp > 1;
+  const double replicated = sp ? a.replicated / s.par.tp : a.replicated;
+  const double input = 2.0 * s.micro_batch * double(s.sequence_length) / s.par.cp * s.model.hidden / (sp ? s.par.tp : 1);
+  if (s.recompute == "full") return input;
+  if (s.recompute == "selective") return replicated + a.sharded;  // core attention is recomputed
+  return replicated + a.sharded + a.scores;
+}
+
+MemoryBreakdown estimate_memory(const TrainingSpec& s, const std::vector<std::vector<PipeStep>>& schedule,
+                                double capacity) {
+  const int pp = s.par.pp, vpp = s.par.vpp, dp = s.par.dp;
+  std::vector<std::vector<int>> layers(pp, std::vector<int>(vpp));
+  for (int st = 0; st < pp; ++st)
+    for (int c = 0; c < vpp; ++c) layers[st][c] = s.layers_in_virtual_stage(c * pp + st);
+  const std::vector<double> inflight = peak_inflight_layers(schedule, layers);
+  const double per_layer = layer_activation_bytes(s);
+  // Full recompute re-materialises one layer at a time: its complete activations are live during
+  // that layer's backward on top of the stored layer inputs.
+  TrainingSpec no_recompute = s;
+  no_recompute.recompute = "none";
+  const double working = s.recompute == "full" ? layer_activation_bytes(no_recompute) : 0.0;
+  const double grad_bytes = s.precision == "fp16" ? 2.0 : 4.0;
+  MemoryBreakdown best;
+  for (int st = 0; st < pp; ++st) {
+    MemoryBreakdown mb;
+    mb.stage = st;
+    const double P = stage_params_per_gpu(s, st);
+    mb.weights = 2.0 * P / (s.zero >= 3 ? dp : 1);
+    mb.grads = grad_bytes * P / (s.zero >= 2 ? dp : 1);
+    mb.optimizer = 12.0 * P / (s.zero >= 1 ? dp : 1);   // fp32 master weights, Adam m and v
+    mb.activations = inflight[st] * per_layer + working;
+    // Logits and their fp32 softmax on the last stage; a gradient bucket in flight; ZeRO-3 holds
+    // the gathered current and prefetched layer.
+    const bool last = st == pp - 1;
+    const double tokens = double(s.micro_batch) * s.sequence_length / s.par.cp;
+    mb.buffers = (last ? tokens * (double(s.model.vocab) / s.par.tp) * (2.0 + 4.0) : 0.0) +
+                 (dp > 1 ? s.dp_bucket_bytes : 0.0) +
+                 (s.zero >= 3 ? 2.0 * 2.0 * count_params(s.model).per_layer / s.par.tp : 0.0);
+    mb.peak = mb.weights + mb.grads + mb.optimizer + mb.activations + mb.buffers;
+    if (st == 0 || mb.peak > best.peak) best = mb;
+  }
+  best.capacity = capacity;
+  best.oom = capacity > 0 && best.peak > capacity;
+  return best;
+}
+
+}  // namespace foresight::sim

@@ -1,0 +1,33 @@
+#pragma once
+// Turns a training plan into a TaskGraph for one iteration: one representative rank per pipeline
+// stage (TP/CP/DP peers behave identically by symmetry), compute and communication streams, and the
+// dependencies of the pipeline schedule, DP gradient buckets, ZeRO gathers and the optimizer step.
+#include <vector>
+
+#include "hwmodels/cost_model.hpp"
+#include "sim/engine/executor.hpp"
+#include "sim/training/pipeline_schedule.hpp"
+#include "sim/training/placement.hpp"
+#include "sim/training/training_spec.hpp"
+
+namespace foresight::sim {
+
+enum Stream : int { kCompute = 0, kTpStream = 1, kCpStream = 2, kPpFwdStream = 3, kPpBwdStream = 4, kDpGradStream = 5,
+                    kDpParamStream = 6 };
+const char* stream_name(int stream);
+
+struct TrainingGraphInfo {
+  std::vector<int> stage_rank;                    // global GPU index of each stage's representative
+  std::vector<std::vector<PipeStep>> schedule;    // per stage
+  std::vector<double> stage_params;               // parameters held per GPU on each stage (before ZeRO)
+};
+
+// Parameters one GPU of `stage` holds (all its model chunks), TP-sharded, before ZeRO sharding.
+double stage_params_per_gpu(const TrainingSpec& spec, int stage);
+
+// replicate_dp: also emit the DP collectives of the stage's other TP/CP positions (same
+// dependencies, no successors) so a flow-level network sees all concurrent DP traffic.
+TrainingGraphInfo build_training_graph(const TrainingSpec& spec, const hw::ComputeCostModel& cost, TaskGraph& graph,
+                                       bool replicate_dp = false);
+
+}  // namespace foresight::sim

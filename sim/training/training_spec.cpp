@@ -1,0 +1,179 @@
+#include "sim/training/training_spec.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace foresight::sim {
+
+int TrainingSpec::layers_in_virtual_stage(int vstage) const {
+  const int vstages = par.pp * par.vpp;
+  const int slots = model.layers + (par.account_for_embedding ? 1 : 0) + (par.account_for_loss ? 1 : 0);
+  int n = slots / vstages;
+  if (par.account_for_embedding && vstage == 0) --n;
+  if (par.account_for_loss && vstage == vstages - 1) --n;
+  return n;
+}
+
+static int read_int(const YamlNode& node, const char* key, int fallback) {
+  auto v = node.find(key);
+  return v ? static_cast<int>(v->as_positive_int()) : fallback;
+}
+
+static bool read_bool(const YamlNode& node, const char* key, bool fallback) {
+  auto v = node.find(key);
+  return v ? v->as_bool() : fallback;
+}
+
+hw::ModelSpec parse_inline_model(const YamlNode& m) {
+  m.expect_only({"id", "name", "layers", "hidden", "heads", "kv_heads", "head_dim", "ffn_hidden", "vocab", "activation", "norm",
+                 "tied_embeddings", "published_params"});
+  hw::ModelSpec s;
+  s.id = m.has("id") ? m.at("id").as_string() : "inline";
+  s.name = m.has("name") ? m.at("name").as_string() : s.id;
+  s.layers = static_cast<int>(m.at("layers").as_positive_int());
+  s.hidden = static_cast<int>(m.at("hidden").as_positive_int());
+  s.heads = static_cast<int>(m.at("heads").as_positive_int());
+  s.head_dim = m.has("head_dim") ? static_cast<int>(m.at("head_dim").as_positive_int()) : 0;
+  s.kv_heads = m.has("kv_heads") ? static_cast<int>(m.at("kv_heads").as_positive_int()) : s.heads;
+  s.ffn_hidden = m.has("ffn_hidden") ? static_cast<int>(m.at("ffn_hidden").as_positive_int()) : 4 * s.hidden;
+  s.vocab = static_cast<int>(m.at("vocab").as_positive_int());
+  s.activation = m.has("activation") ? m.at("activation").as_choice({"gelu", "swiglu"}) : "gelu";
+  s.norm = m.has("norm") ? m.at("norm").as_choice({"layernorm", "rmsnorm"}) : "layernorm";
+  s.tied_embeddings = m.has("tied_embeddings") ? m.at("tied_embeddings").as_bool() : false;
+  s.published_params = m.has("published_params") ? m.at("published_params").as_double() : 0.0;
+  if (s.head_dim == 0 && s.hidden % s.heads != 0)
+    m.at("heads").fail(fmt::format("model.hidden ({}) is not divisible by model.heads ({})", s.hidden, s.heads));
+  if (s.heads % s.kv_heads != 0)
+    m.at("kv_heads").fail(fmt::format("model.heads ({}) is not divisible by model.kv_heads ({})", s.heads, s.kv_heads));
+  return s;
+}
+
+// The node to blame for a cross-field error: the key itself when present, else its parent.
+static YamlNode blame(const YamlNode& training, const std::string& dotted) {
+  YamlNode cur = training;
+  size_t start = 0;
+  while (start <= dotted.size()) {
+    const size_t dot = dotted.find('.', start);
+    const std::string part = dotted.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    auto next = cur.is_map() ? cur.find(part) : std::nullopt;
+    if (!next) return cur;
+    cur = *next;
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return cur;
+}
+
+void validate_training(TrainingSpec& s, const YamlNode& t, int total_gpus, int nvlink_domain) {
+  const auto& p = s.par;
+  const auto& m = s.model;
+  const int64_t product = int64_t(p.tp) * p.pp * p.dp * p.cp;
+  if (product != total_gpus)
+    blame(t, "parallelism").fail(fmt::format(
+        "tp*pp*dp*cp = {}*{}*{}*{} = {} but the cluster has {} GPUs", p.tp, p.pp, p.dp, p.cp, product, total_gpus));
+  const int slots = m.layers + (p.account_for_embedding ? 1 : 0) + (p.account_for_loss ? 1 : 0);
+  if (slots % (p.pp * p.vpp) != 0)
+    blame(t, "parallelism.pp").fail(fmt::format(
+        "model.layers{} = {} is not divisible by pp*vpp = {}*{} = {}",
+        (p.account_for_embedding || p.account_for_loss) ? " (+ embedding/loss slots)" : "", slots, p.pp, p.vpp,
+        p.pp * p.vpp));
+  if (s.layers_in_virtual_stage(0) <= 0 || s.layers_in_virtual_stage(p.pp * p.vpp - 1) <= 0)
+    blame(t, "parallelism.pp").fail("a pipeline stage would hold no transformer layer");
+  if (s.global_batch % (int64_t(p.dp) * s.micro_batch) != 0)
+    blame(t, "global_batch").fail(fmt::format(
+        "training.global_batch = {} is not divisible by dp*micro_batch = {}*{} = {}", s.global_batch, p.dp,
+        s.micro_batch, int64_t(p.dp) * s.micro_batch));
+  if (m.heads % p.tp != 0)
+    blame(t, "parallelism.tp").fail(fmt::format("model.heads = {} is not divisible by tp = {}", m.heads, p.tp));
+  if (m.kv_heads % p.tp != 0 && p.tp % m.kv_heads != 0)
+    blame(t, "parallelism.tp").fail(fmt::format(
+        "model.kv_heads = {} and tp = {}: one must divide the other (KV heads are split, or replicated when tp > kv_heads)",
+        m.kv_heads, p.tp));
+  if (m.ffn_hidden % p.tp != 0)
+    blame(t, "parallelism.tp").fail(fmt::format("model.ffn_hidden = {} is not divisible by tp = {}", m.ffn_hidden, p.tp));
+  if (s.sequence_length % (2 * p.cp) != 0 && p.cp > 1)
+    blame(t, "parallelism.cp").fail(fmt::format(
+        "training.sequence_length = {} is not divisible by 2*cp = {} (load-balanced causal context parallelism)",
+        s.sequence_length, 2 * p.cp));
+  if (s.schedule == "interleaved") {
+    if (p.vpp < 2) blame(t, "parallelism.vpp").fail("schedule 'interleaved' needs parallelism.vpp >= 2");
+    if (p.pp < 2) blame(t, "parallelism.pp").fail("schedule 'interleaved' needs parallelism.pp >= 2");
+    if (s.microbatches() % p.pp != 0)
+      blame(t, "global_batch").fail(fmt::format(
+          "the interleaved schedule needs microbatches (global_batch/(dp*micro_batch) = {}) divisible by pp = {}",
+          s.microbatches(), p.pp));
+  } else if (p.vpp != 1) {
+    blame(t, "parallelism.vpp").fail(fmt::format("vpp = {} requires schedule: interleaved", p.vpp));
+  }
+  if (p.tp > nvlink_domain)
+    s.warnings.push_back(fmt::format(
+        "tp = {} exceeds the NVLink domain ({} GPUs): tensor-parallel collectives cross the scale-out network",
+        p.tp, nvlink_domain));
+}
+
+static std::vector<std::string> parse_order(const YamlNode& node) {
+  std::vector<std::string> order;
+  for (const auto& item : node.items()) order.push_back(item.as_choice({"tp", "cp", "pp", "dp"}));
+  auto sorted = order;
+  std::sort(sorted.begin(), sorted.end());
+  if (sorted != std::vector<std::string>{"cp", "dp", "pp", "tp"})
+    node.fail("must list each of tp, cp, pp, dp exactly once (innermost first)");
+  return order;
+}
+
+TrainingSpec parse_training(const YamlNode& model, const YamlNode& t, const hw::Catalog& catalog, int total_gpus,
+                            int nvlink_domain) {
+  TrainingSpec s;
+  if (model.is_scalar()) {
+    const std::string id = model.as_string();
+    if (!catalog.has_model(id)) {
+      std::string ids;
+      for (const auto& [k, v] : catalog.models()) ids += (ids.empty() ? "" : ", ") + k;
+      model.fail(fmt::format("unknown model '{}'; catalog models: {}", id, ids));
+    }
+    s.model = catalog.model(id);
+  } else {
+    s.model = parse_inline_model(model);
+  }
+  t.expect_only({"sequence_length", "global_batch", "micro_batch", "precision", "parallelism", "zero", "recompute",
+                 "schedule", "overlap", "dp_bucket", "attention"});
+  s.sequence_length = t.at("sequence_length").as_positive_int();
+  s.global_batch = t.at("global_batch").as_positive_int();
+  s.micro_batch = t.has("micro_batch") ? t.at("micro_batch").as_positive_int() : 1;
+  if (auto v = t.find("precision")) s.precision = v->as_choice({"bf16", "fp16", "fp8"});
+  if (auto p = t.find("parallelism")) {
+    p->expect_only({"tp", "pp", "dp", "cp", "vpp", "sequence_parallel", "order", "account_for_embedding_in_pipeline_split",
+                    "account_for_loss_in_pipeline_split"});
+    s.par.tp = read_int(*p, "tp", 1);
+    s.par.pp = read_int(*p, "pp", 1);
+    s.par.dp = read_int(*p, "dp", 1);
+    s.par.cp = read_int(*p, "cp", 1);
+    s.par.vpp = read_int(*p, "vpp", 1);
+    s.par.sequence_parallel = read_bool(*p, "sequence_parallel", false);
+    s.par.account_for_embedding = read_bool(*p, "account_for_embedding_in_pipeline_split", false);
+    s.par.account_for_loss = read_bool(*p, "account_for_loss_in_pipeline_split", false);
+    if (auto o = p->find("order")) s.par.order = parse_order(*o);
+  }
+  if (auto v = t.find("zero")) {
+    s.zero = static_cast<int>(v->as_int());
+    if (s.zero < 0 || s.zero > 3) v->fail(fmt::format("must be 0, 1, 2 or 3, got {}", s.zero));
+  }
+  if (auto v = t.find("recompute")) s.recompute = v->as_choice({"none", "selective", "full"});
+  if (auto v = t.find("schedule")) s.schedule = v->as_choice({"gpipe", "1f1b", "interleaved"});
+  if (auto o = t.find("overlap")) {
+    o->expect_only({"dp_grad_reduce", "dp_param_gather", "tp_comm"});
+    s.overlap_dp_grad_reduce = read_bool(*o, "dp_grad_reduce", true);
+    s.overlap_dp_param_gather = read_bool(*o, "dp_param_gather", true);
+    s.overlap_tp_comm = read_bool(*o, "tp_comm", false);
+  }
+  if (auto v = t.find("dp_bucket")) {
+    s.dp_bucket_bytes = v->as_quantity(units::Dimension::bytes);
+    if (s.dp_bucket_bytes <= 0) v->fail("must be larger than 0 B");
+  }
+  if (auto v = t.find("attention")) s.attention_kernel = v->as_choice({"flash", "unfused"});
+  validate_training(s, t, total_gpus, nvlink_domain);
+  return s;
+}
+
+}  // namespace foresight::sim

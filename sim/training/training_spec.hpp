@@ -1,0 +1,57 @@
+#pragma once
+// What a user asks to train: model shape, batch, precision and the parallelism plan, validated
+// against the cluster size. Everything downstream (planner, schedules, memory) reads only this.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hwmodels/catalog.hpp"
+#include "sim/core/yaml_reader.hpp"
+
+namespace foresight::sim {
+
+struct ParallelismSpec {
+  int tp = 1, pp = 1, dp = 1, cp = 1, vpp = 1;
+  bool sequence_parallel = false;
+  // Placement order, innermost (fastest-varying global index) first.
+  std::vector<std::string> order{"tp", "cp", "pp", "dp"};
+  // Megatron-core's account_for_{embedding,loss}_in_pipeline_split: the embedding / loss count as
+  // one layer each when splitting layers over pipeline stages (how Llama 3 405B fits 126 layers on
+  // 16 stages).
+  bool account_for_embedding = false;
+  bool account_for_loss = false;
+};
+
+struct TrainingSpec {
+  hw::ModelSpec model;
+  int64_t sequence_length = 0;
+  int64_t global_batch = 0;   // sequences per iteration
+  int64_t micro_batch = 1;
+  std::string precision = "bf16";   // bf16 | fp16 | fp8
+  ParallelismSpec par;
+  int zero = 0;
+  std::string recompute = "none";   // none | selective | full
+  std::string schedule = "1f1b";    // gpipe | 1f1b | interleaved
+  bool overlap_dp_grad_reduce = true, overlap_dp_param_gather = true, overlap_tp_comm = false;
+  double dp_bucket_bytes = 25.0 * 1048576;
+  // flash: fused attention that never materialises the s x s scores (FlashAttention-2/3).
+  // unfused: batched QK^T / PV GEMMs plus softmax and dropout over s x s tensors (Megatron 2021).
+  std::string attention_kernel = "flash";
+  std::vector<std::string> warnings;
+
+  int64_t microbatches() const { return global_batch / (par.dp * micro_batch); }
+  // Layers held by virtual pipeline stage `vstage` (0 .. pp*vpp-1), after embedding/loss accounting.
+  int layers_in_virtual_stage(int vstage) const;
+};
+
+TrainingSpec parse_training(const YamlNode& model, const YamlNode& training, const hw::Catalog& catalog,
+                            int total_gpus, int nvlink_domain);
+
+// Parses an inline model mapping (also used by tests that do not need the catalog).
+hw::ModelSpec parse_inline_model(const YamlNode& model);
+
+// Cross-field checks shared by the YAML path and programmatic construction; throws InputError
+// attributed to `where` (the training node) with the offending key paths.
+void validate_training(TrainingSpec& spec, const YamlNode& where, int total_gpus, int nvlink_domain);
+
+}  // namespace foresight::sim
