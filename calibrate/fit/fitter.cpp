@@ -114,13 +114,14 @@ hw::Profile fit_profile(const RawFile& raw, const FitOptions& opt) {
       const auto& w = p->work;
       shape_group.push_back(shapes.emplace(std::make_tuple(w.flops, w.bytes, w.rows, w.cols, w.groups), shapes.size()).first->second);
     }
+    const auto& points = pts;  // structured bindings cannot be captured by clang 14
     const FitPredict fp = [&](const std::vector<size_t>& train, const std::vector<size_t>& test) {
       std::vector<const RawMeasurement*> tr;
-      for (size_t i : train) tr.push_back(pts[i]);
+      for (size_t i : train) tr.push_back(points[i]);
       const hw::ComputeFit f = fit_compute_group(tr, gopt);
       std::vector<HeldOutPrediction> out;
       for (size_t i : test) {
-        const hw::Prediction pr = hw::predict(f, pts[i]->work);
+        const hw::Prediction pr = hw::predict(f, points[i]->work);
         out.push_back({pr.seconds, pr.extrapolated});
       }
       return out;

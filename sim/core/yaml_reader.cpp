@@ -25,6 +25,13 @@ void YamlNode::fail(const std::string& message) const { throw InputError(locatio
 
 static std::string join(const std::string& a, const std::string& b) { return a.empty() ? b : a + "." + b; }
 
+// Mapping keys must be plain names; YAML also allows lists or maps as keys ("? [a]: 1").
+static std::string key_name(const YAML::Node& key, const std::string& parent_path,
+                            const std::shared_ptr<const YamlSource>& source) {
+  if (!key.IsScalar()) YamlNode(key, parent_path, source).fail("mapping keys must be plain names");
+  return key.Scalar();
+}
+
 bool YamlNode::has(const std::string& key) const { return node_.IsMap() && node_[key].IsDefined() && !node_[key].IsNull(); }
 
 YamlNode YamlNode::at(const std::string& key) const {
@@ -52,7 +59,7 @@ std::vector<std::pair<std::string, YamlNode>> YamlNode::entries() const {
   if (!node_.IsMap()) fail("expected a mapping");
   std::vector<std::pair<std::string, YamlNode>> out;
   for (auto it = node_.begin(); it != node_.end(); ++it) {
-    const std::string key = it->first.as<std::string>();
+    const std::string key = key_name(it->first, path_, source_);
     out.emplace_back(key, YamlNode(it->second, join(path_, key), source_));
   }
   return out;
@@ -65,7 +72,7 @@ void YamlNode::expect_only(std::initializer_list<const char*> allowed) const {
 void YamlNode::expect_only(const std::vector<std::string>& allowed) const {
   if (!node_.IsMap()) fail("expected a mapping");
   for (auto it = node_.begin(); it != node_.end(); ++it) {
-    const std::string key = it->first.as<std::string>();
+    const std::string key = key_name(it->first, path_, source_);
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
       std::string list;
       for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;

@@ -143,14 +143,24 @@ Scenario build(YAML::Node root, const std::string& name, const std::vector<std::
 
 }  // namespace
 
+// yaml-cpp can still throw on shapes our accessors do not anticipate; such input is bad input too.
+static Scenario build_checked(YAML::Node root, const std::string& name, const std::vector<std::string>& overrides,
+                              const hw::Catalog& catalog) {
+  try {
+    return build(std::move(root), name, overrides, catalog);
+  } catch (const YAML::Exception& e) {
+    throw InputError(SourceLocation{name, e.mark.line + 1, e.mark.column + 1}, "", "malformed YAML: " + e.msg);
+  }
+}
+
 Scenario load_scenario_text(const std::string& text, const std::string& name,
                             const std::vector<std::string>& overrides, const hw::Catalog& catalog) {
-  return build(load_yaml_string(text, name), name, overrides, catalog);
+  return build_checked(load_yaml_string(text, name), name, overrides, catalog);
 }
 
 Scenario load_scenario(const std::string& path, const std::vector<std::string>& overrides,
                        const hw::Catalog& catalog) {
-  return build(load_yaml_file(path), path, overrides, catalog);
+  return build_checked(load_yaml_file(path), path, overrides, catalog);
 }
 
 }  // namespace foresight::sim
