@@ -45,6 +45,23 @@ std::vector<BenchRow> run_collective_bench(const CollectiveBenchSpec& spec, Coll
   return rows;
 }
 
+int apply_calibrated_collectives(const hw::Profile& profile, const CollectiveBenchSpec& spec, const std::string& system,
+                                 std::vector<BenchRow>& rows) {
+  const auto& prov = profile.provenance;
+  if (prov.contains("system") && prov["system"].is_string() && prov["system"].get<std::string>() != system) return 0;
+  int replaced = 0;
+  for (auto& r : rows) {
+    const auto* fit = profile.find_collective(op_name(r.op), r.ranks, spec.algorithm, spec.protocol);
+    if (!fit) continue;
+    bool extrapolated = false;
+    r.time_s = hw::collective_seconds(*fit, r.bytes, &extrapolated);
+    r.algorithm = "calibrated";
+    r.protocol = extrapolated ? "extrapolated" : "measured";
+    ++replaced;
+  }
+  return replaced;
+}
+
 nlohmann::json bench_rows_json(const std::vector<BenchRow>& rows) {
   auto out = nlohmann::json::array();
   for (const auto& r : rows)

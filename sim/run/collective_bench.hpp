@@ -3,6 +3,7 @@
 // GPUs, timed by the analytical model or by SimGrid flows.
 #include <nlohmann/json.hpp>
 
+#include "hwmodels/profile.hpp"
 #include "hwmodels/topology/cluster.hpp"
 #include "sim/collectives/collective_model.hpp"
 #include "sim/scenario/scenario.hpp"
@@ -20,6 +21,13 @@ struct BenchRow {
 };
 
 std::vector<BenchRow> run_collective_bench(const CollectiveBenchSpec& spec, CollectiveModel& model, Fidelity fidelity);
+// Replaces simulated times by a profile's measured collective fits (from foresight-calibrate or
+// import-nccl-tests) where the profile covers the op and rank count on the same system; the row's
+// algorithm becomes "calibrated" and its protocol says whether the size was inside the measured
+// range. Returns how many rows were replaced.
+int apply_calibrated_collectives(const hw::Profile& profile, const CollectiveBenchSpec& spec, const std::string& system,
+                                 std::vector<BenchRow>& rows);
+
 nlohmann::json bench_rows_json(const std::vector<BenchRow>& rows);
 std::string format_bench_table(const std::vector<BenchRow>& rows, const std::string& dtype);
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "hwmodels/profile.hpp"
 #include "sim/run/collective_bench.hpp"
 #include "sim/run/training_driver.hpp"
 
@@ -28,7 +29,13 @@ RunOutput run_scenario(const Scenario& scenario, const RunOptions& options) {
   for (const auto& w : scenario.warnings) out.report += "warning: " + w + "\n";
   CollectiveModel model(cluster, params);
   if (scenario.workload_kind == "collective-bench") {
-    const auto rows = run_collective_bench(scenario.bench, model, scenario.fidelity);
+    auto rows = run_collective_bench(scenario.bench, model, scenario.fidelity);
+    if (!options.profile_path.empty()) {
+      const auto profile = hw::load_profile(options.profile_path);
+      const int replaced = apply_calibrated_collectives(profile, scenario.bench, cluster.system().id, rows);
+      doc["provenance"]["collective_profile"] =
+          fmt::format("{}: {} of {} rows timed from measured collectives", options.profile_path, replaced, rows.size());
+    }
     doc["collectives"] = bench_rows_json(rows);
     out.report += format_bench_table(rows, scenario.bench.dtype);
   } else {
