@@ -1,5 +1,7 @@
 #include "calibrate/import/nccl_tests.hpp"
 
+#include "sim/collectives/collective.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -60,10 +62,7 @@ std::string nccl_op_from_name(const std::string& name) {
 }
 
 double nccl_busbw_factor(const std::string& op, int ranks) {
-  const double n = ranks;
-  if (op == "all_reduce") return 2.0 * (n - 1) / n;
-  if (op == "all_gather" || op == "reduce_scatter" || op == "all_to_all") return (n - 1) / n;
-  return 1.0;  // send_recv
+  return sim::busbw_factor(sim::parse_op(op), ranks);  // one definition of nccl-tests' busbw
 }
 
 NcclTestsLog parse_nccl_tests(std::istream& in, const std::string& file, const std::string& op) {
