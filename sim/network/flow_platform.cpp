@@ -57,6 +57,10 @@ void configure_simgrid_engine() {
   simgrid::s4u::Engine::set_config("network/model:CM02");
   simgrid::s4u::Engine::set_config("network/crosstraffic:0");
   simgrid::s4u::Engine::set_config("network/TCP-gamma:1e30");
+  // The flow executor runs an actor per transfer endpoint (tens of thousands at 16k GPUs): small
+  // stacks without guard pages, which would cost two memory mappings each (Linux allows 65530).
+  simgrid::s4u::Engine::set_config("contexts/stack-size:16");
+  simgrid::s4u::Engine::set_config("contexts/guard-size:0");
 }
 
 FlowPlatform::FlowPlatform(const hw::Cluster& cluster) {

@@ -91,3 +91,14 @@ TEST_CASE("auto picks what NCCL's tuner picks on one H100 node") {
   CHECK_THROWS_WITH(model.estimate({CollectiveOp::all_reduce, GiB, test::first_ranks(8), "tree"}),
                     Catch::Contains("'tree' cannot run all_reduce"));
 }
+
+TEST_CASE("large phases (mailbox transport) agree with the analytical model too") {
+  // 4,096 GPUs: a ring phase has 8,192 transfers, above the executor's sendto limit of 2,048.
+  const auto c = test::make_cluster("dgx-h100", 512);
+  sim::CollectiveModel model(c, kParams);
+  sim::CollectiveRequest req{CollectiveOp::all_reduce, 64.0 * 1048576, test::first_ranks(4096), "ring", "simple"};
+  REQUIRE(model.choose(req).plan.phases.front().transfers.size() > 2048);
+  // Non-blocking rail-optimized fabric, rail-aligned ring: no shared link, so max-min equals each
+  // flow's own bottleneck (1e-6 for SimGrid's byte rounding).
+  CHECK(test::flow_time(model, req) == Approx(model.estimate(req).time_s).epsilon(1e-6));
+}
