@@ -29,9 +29,9 @@ namespace s4u = simgrid::s4u;
 // SimGrid 3.32 keeps host-to-host (sendto) comms in a single list and removes each finished one
 // with a linear search, so tens of thousands of concurrent sendto flows cost O(n^2). Small phases
 // (the common case: TP, PP and single-node collectives) use sendto from the task's own actor,
-// which is cheapest; large phases go through mailboxes between one sender actor per source GPU and
-// one receiver per destination, whose comms live in their actors' short lists (16,384-GPU tree
-// all-reduce: 43.7 s with sendto, 14-20 s with mailboxes). Mailboxes are named by an in-flight slot,
+// which is cheapest; large phases go through mailboxes, one actor per GPU sending and receiving its
+// share, whose comms live in their actors' short lists (16,384-GPU tree all-reduce: 43.7 s with
+// sendto, 14-20 s with mailboxes). Mailboxes are named by an in-flight slot,
 // reused once its phase ends, so concurrent collectives never match each other's messages.
 constexpr size_t kSendtoLimit = 2048;
 
@@ -61,33 +61,27 @@ void run_with_sendto(const FlowPlatform& platform, const std::vector<Transfer>& 
 }
 
 void run_with_mailboxes(const FlowPlatform& platform, const std::vector<Transfer>& transfers, int slot) {
-  std::map<int, std::vector<const Transfer*>> by_src;
-  std::map<int, int> incoming;
-  for (const auto& t : transfers) {
-    by_src[t.src].push_back(&t);
-    ++incoming[t.dst];
-  }
+  struct Endpoint {
+    std::vector<std::pair<s4u::Mailbox*, uint64_t>> sends;
+    int receives = 0;
+  };
   auto mailbox = [slot](int dst) { return s4u::Mailbox::by_name(fmt::format("s{}d{}", slot, dst)); };
-  std::vector<s4u::ActorPtr> actors;
-  actors.reserve(by_src.size() + incoming.size());
-  for (const auto& [dst, count] : incoming) {
-    actors.push_back(s4u::Actor::create("recv", platform.endpoint(dst), [mb = mailbox(dst), n = count] {
-      std::vector<char*> data(static_cast<size_t>(n), nullptr);
-      std::vector<s4u::CommPtr> comms;
-      comms.reserve(data.size());
-      for (auto& d : data) comms.push_back(mb->get_async<char>(&d));
-      s4u::Comm::wait_all(comms);
-    }));
+  std::map<int, Endpoint> endpoints;
+  for (const auto& t : transfers) {
+    endpoints[t.src].sends.emplace_back(mailbox(t.dst), wire_size(t));
+    ++endpoints[t.dst].receives;
   }
   static char payload = 0;  // mailbox comms carry a pointer; the simulated size is what matters
-  for (const auto& [src, list] : by_src) {
-    std::vector<std::pair<s4u::Mailbox*, uint64_t>> sends;
-    sends.reserve(list.size());
-    for (const Transfer* t : list) sends.emplace_back(mailbox(t->dst), wire_size(*t));
-    actors.push_back(s4u::Actor::create("send", platform.endpoint(src), [sends = std::move(sends)] {
+  std::vector<s4u::ActorPtr> actors;
+  actors.reserve(endpoints.size());
+  for (auto& [e, ep] : endpoints) {
+    actors.push_back(s4u::Actor::create("flows", platform.endpoint(e),
+                                        [inbox = mailbox(e), ep = std::move(ep)] {
+      std::vector<char*> data(static_cast<size_t>(ep.receives), nullptr);
       std::vector<s4u::CommPtr> comms;
-      comms.reserve(sends.size());
-      for (const auto& [mb, bytes] : sends) comms.push_back(mb->put_async(&payload, bytes));
+      comms.reserve(data.size() + ep.sends.size());
+      for (auto& d : data) comms.push_back(inbox->get_async<char>(&d));
+      for (const auto& [mb, bytes] : ep.sends) comms.push_back(mb->put_async(&payload, bytes));
       s4u::Comm::wait_all(comms);
     }));
   }
