@@ -45,3 +45,12 @@ def test_catalog_lists_sources():
     cat = foresight.catalog()
     assert "h100-sxm-80gb" in cat["gpus"]
     assert cat["gpus"]["h100-sxm-80gb"]["sources"]["memory_bandwidth"]
+
+
+def test_flow_fidelity_runs_repeatedly_in_one_process():
+    # SimGrid allows one engine per process; each flow run happens in a forked child.
+    overrides = {"cluster.nodes": 2, "workload.ranks": 16, "workload.sizes.min": "1MiB", "workload.sizes.max": "4MiB"}
+    first = foresight.run(SCENARIO, set=overrides)
+    second = foresight.run(SCENARIO, set=overrides)
+    assert first["fidelity"] == "flow"
+    assert first == second
