@@ -3,13 +3,15 @@
     import foresight
     result = foresight.run("scenarios/nccl-allreduce-dgx-h100.yaml", set={"cluster.nodes": 2, "workload.ranks": 16})
     foresight.collectives_frame(result)   # pandas DataFrame, one row per (op, size)
+    foresight.sweep("scenarios/llama3-70b-h100.yaml",
+                    {"training.parallelism.tp": [2, 4, 8], "training.parallelism.pp": [4, 8]})
 """
 import json as _json
 
 from ._foresight import InputError  # noqa: F401  (re-exported)
 from . import _foresight
 
-__all__ = ["run", "run_text", "default_scenario", "catalog", "collectives_frame", "InputError"]
+__all__ = ["run", "run_text", "default_scenario", "catalog", "collectives_frame", "sweep", "InputError"]
 
 
 def _overrides(set):
@@ -59,3 +61,49 @@ def collectives_frame(result):
     frame = pd.DataFrame(result.get("collectives", []))
     frame.insert(0, "scenario", result["scenario"])
     return frame
+
+
+def _flatten(prefix, value, out):
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _flatten(f"{prefix}.{k}" if prefix else k, v, out)
+    elif not isinstance(value, list):
+        out[prefix] = value
+
+
+def sweep(path, grid, fixed=None, profile="", workers=None, errors="raise"):
+    """Runs the scenario at `path` for every combination of `grid` ({dotted.key: [values]}).
+
+    Returns a pandas DataFrame: one row per collective row (collective benches) or per run
+    (training, with the `training` section flattened into columns), plus one column per grid key.
+    Runs execute on a thread pool (`workers`, default: CPU count); the simulator releases the GIL.
+    `errors="record"` keeps going past configurations that are invalid (e.g. tp*pp*dp not equal to
+    the GPU count) and reports them in an `error` column instead of raising.
+    """
+    import itertools
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pandas as pd
+
+    keys = list(grid)
+    combos = [dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys))]
+
+    def one(combo):
+        overrides = dict(fixed or {})
+        overrides.update(combo)
+        try:
+            result = run(path, set=overrides, profile=profile)
+        except InputError as e:
+            if errors != "record":
+                raise
+            return [dict(combo, error=str(e))]
+        if "collectives" in result:
+            return [dict(combo, **row) for row in result["collectives"]]
+        flat = {}
+        _flatten("", result.get("training", {}), flat)
+        return [dict(combo, **flat)]
+
+    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+        rows = [row for rows in pool.map(one, combos) for row in rows]
+    return pd.DataFrame(rows)

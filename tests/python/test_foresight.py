@@ -54,3 +54,16 @@ def test_flow_fidelity_runs_repeatedly_in_one_process():
     second = foresight.run(SCENARIO, set=overrides)
     assert first["fidelity"] == "flow"
     assert first == second
+
+
+def test_sweep_over_a_grid_records_invalid_plans():
+    training = os.path.join(ROOT, "scenarios", "llama3-70b-h100.yaml")
+    frame = foresight.sweep(training, {"training.parallelism.tp": [4, 8], "training.parallelism.pp": [4, 8]},
+                            fixed={"fidelity": "analytical"}, errors="record")
+    assert len(frame) == 4
+    # 512 GPUs with dp fixed at 16 by the scenario: tp*pp must be 32, so (4, 8) and (8, 4) are valid;
+    # the other two are reported in the error column, naming the keys, not raised.
+    ok = frame[frame["error"].isna()]
+    assert list(zip(ok["training.parallelism.tp"], ok["training.parallelism.pp"])) == [(4, 8), (8, 4)]
+    assert (ok["iteration_time_s"] > 0).all()
+    assert frame["error"].dropna().str.contains("training.parallelism").all()
