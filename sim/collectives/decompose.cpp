@@ -100,12 +100,15 @@ struct Builder {
     return order;
   }
 
+  // One channel per NIC a domain can use, so every rail carries one channel's crossings; never
+  // more channels than members, since each channel leaves a domain at a different member.
   int ring_channels() const {
     if (domains == 1) return 1;  // on one NVSwitch every channel loads the same two links per GPU
     size_t widest = 1;
     for (const auto& g : groups) widest = std::max(widest, g.size());
-    return static_cast<int>(std::min<size_t>(widest, static_cast<size_t>(std::max(1, cluster.nics_per_node()) *
-                                                                          std::max(1, cluster.nvlink_domain_size() / cluster.gpus_per_node()))));
+    const int nodes_per_domain = std::max(1, cluster.nvlink_domain_size() / cluster.gpus_per_node());
+    const int nics_per_domain = std::max(1, cluster.nics_per_node()) * nodes_per_domain;
+    return static_cast<int>(std::min<size_t>(widest, static_cast<size_t>(nics_per_domain)));
   }
 
   CollectivePlan ring() const {
