@@ -26,7 +26,9 @@ RunOutput run_scenario(const Scenario& scenario, const RunOptions& options) {
   doc["warnings"] = scenario.warnings;
   out.report = fmt::format("Foresight: {} ({} fidelity)\ncluster: {}\n", scenario.name, fidelity_name(scenario.fidelity),
                            cluster.describe());
-  for (const auto& w : scenario.warnings) out.report += "warning: " + w + "\n";
+  // A training report lists its warnings (which include the scenario's) itself.
+  if (scenario.workload_kind != "training")
+    for (const auto& w : scenario.warnings) out.report += "warning: " + w + "\n";
   CollectiveModel model(cluster, params);
   if (scenario.workload_kind == "collective-bench") {
     auto rows = run_collective_bench(scenario.bench, model, scenario.fidelity);
