@@ -64,7 +64,8 @@ NcclParams NcclParams::defaults() {
 
 std::string NcclParams::sources() const {
   return "NCCL latencies and LL ceiling: NVIDIA/nccl src/graph/tuning.cc; Simple NVLink efficiency 370/450 "
-         "(nccl-tests #212); network efficiency 47/50 (nccl-tests #290); NVLS efficiency 0.85 (tuning.cc)";
+         "(nccl-tests #212, measured on H100, assumed for every NVLink generation); network efficiency 47/50 "
+         "(nccl-tests #290, NDR, assumed for every NIC); NVLS efficiency 0.85 Hopper / 0.74 Blackwell (tuning.cc)";
 }
 
 }  // namespace foresight::sim
