@@ -292,14 +292,16 @@ CollectivePlan decompose(const CollectiveRequest& req, Algorithm algorithm, Prot
                          const hw::Cluster& cluster, const NcclParams& params) {
   Builder b{req, cluster, params, algorithm, protocol};
   if (b.n < 2) return CollectivePlan{algorithm, protocol, {}};
+  CollectivePlan plan;
   switch (algorithm) {
-    case Algorithm::ring: return b.ring();
-    case Algorithm::tree: return b.tree();
-    case Algorithm::nvls: return b.nvls();
-    case Algorithm::hierarchical: return b.hierarchical();
-    case Algorithm::direct: return b.direct();
+    case Algorithm::ring: plan = b.ring(); break;
+    case Algorithm::tree: plan = b.tree(); break;
+    case Algorithm::nvls: plan = b.nvls(); break;
+    case Algorithm::hierarchical: plan = b.hierarchical(); break;
+    case Algorithm::direct: plan = b.direct(); break;
   }
-  return {};
+  if (!plan.phases.empty()) plan.phases.front().latency_s += params.launch_overhead;
+  return plan;
 }
 
 double total_payload(const CollectivePlan& plan) {

@@ -59,13 +59,17 @@ NcclParams NcclParams::defaults() {
   p.nvls_channels = 16;
   p.nvls_chunk_bytes = 131072;
   p.ring_channels_single_node = 16;
+  // NCCL runs a collective as one kernel, whose launch its tuner does not charge but nccl-tests
+  // measures: ~2 us per launch (NVIDIA Developer Blog, "Getting Started with CUDA Graphs", A. Gray,
+  // 2019), the same figure the roofline compute model charges per kernel.
+  p.launch_overhead = 2e-6;
   return p;
 }
 
 std::string NcclParams::sources() const {
   return "NCCL latencies and LL ceiling: NVIDIA/nccl src/graph/tuning.cc; Simple NVLink efficiency 370/450 "
          "(nccl-tests #212, measured on H100, assumed for every NVLink generation); network efficiency 47/50 "
-         "(nccl-tests #290, NDR, assumed for every NIC); NVLS efficiency 0.85 Hopper / 0.74 Blackwell (tuning.cc)";
+         "(nccl-tests #290, NDR, assumed for every NIC); NVLS efficiency 0.85 Hopper / 0.74 Blackwell (tuning.cc); 2 us kernel launch (CUDA Graphs blog)";
 }
 
 }  // namespace foresight::sim

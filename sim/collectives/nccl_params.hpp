@@ -28,6 +28,7 @@ struct NcclParams {
   int nvls_channels;
   double nvls_chunk_bytes;
   int ring_channels_single_node;
+  double launch_overhead;          // s, one kernel launch per collective
 
   static NcclParams defaults();
   std::string sources() const;     // one line per default, for provenance

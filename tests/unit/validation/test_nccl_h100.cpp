@@ -15,8 +15,8 @@ TEST_CASE("8x H100 all-reduce busbw against nccl-tests on ND H100 v5") {
     if (p.bytes < 2.0 * 1048576) continue;
     INFO("size " << p.bytes << " error " << 100 * p.error() << "%");
     // Issue 2's goal, with datasheet-derived defaults: within 15 % at every size it covers. At
-    // 1 MiB the model misses by about 29 % (launch and LL effects below the NCCL tuner's own
-    // model); that size is reported in docs/validation.md rather than asserted.
+    // 1 MiB the model misses by about 22 % (host enqueue and nccl-tests overhead the model does not
+    // charge); that size is reported in docs/validation.md rather than asserted.
     CHECK(std::fabs(p.error()) <= 0.15);
   }
 }
