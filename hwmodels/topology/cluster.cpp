@@ -47,7 +47,6 @@ Cluster Cluster::build(const ClusterSpec& spec, const Catalog& catalog) {
   c.kind_ = spec.fabric.kind;
   c.seed_ = spec.seed;
   c.nvlink_bw_ = c.gpu_->nvlink_bandwidth;
-  c.nvlink_latency_ = c.system_->nvlink_latency;
   c.nics_per_node_ = c.system_->nics_per_node;
 
   const bool multi_domain = c.gpus() > c.domain_size_;
@@ -59,7 +58,6 @@ Cluster Cluster::build(const ClusterSpec& spec, const Catalog& catalog) {
       throw InputError(fmt::format("cluster.fabric.nic: system {} cannot take NIC '{}' (supported: {})",
                                    c.system_->id, nic_id, fmt::join(c.system_->supported_nics, ", ")));
     c.nic_bw_ = std::min(c.nic_->bandwidth, c.system_->pcie_bandwidth);
-    c.nic_latency_ = c.nic_->latency;
     c.switch_ = spec.fabric.switch_id.empty() ? default_switch(catalog, *c.nic_) : &catalog.switch_(spec.fabric.switch_id);
     if (!c.switch_)
       throw InputError(fmt::format("cluster.fabric: no catalog switch speaks {} at the NIC's speed; name one with fabric.switch", c.nic_->protocol));
@@ -132,20 +130,17 @@ Route Cluster::route(int src, int dst) const {
 
 void Cluster::route_into(int src, int dst, Route& r) const {
   r.links.clear();
-  r.latency = 0;
   r.crosses_network = false;
   if (src == dst) return;
   if (same_domain(src, dst)) {
     r.links.push_back(base_nvl_up_ + src);
     r.links.push_back(base_nvl_down_ + dst);
-    r.latency = nvlink_latency_;
     return;
   }
   r.crosses_network = true;
   const int sn = node_of(src), dn = node_of(dst), sr = rail_of(src), dr = rail_of(dst);
   r.links.push_back(base_nic_tx_ + sn * nics_per_node_ + sr);
   const int la = leaf_of(sn, sr), lb = leaf_of(dn, dr);
-  int switches = 1;
   if (la != lb) {
     const uint64_t h = mix(seed_ ^ mix((static_cast<uint64_t>(src) << 32) | static_cast<uint64_t>(dst)));
     const int a = static_cast<int>(h % static_cast<uint64_t>(up_));
@@ -155,15 +150,10 @@ void Cluster::route_into(int src, int dst, Route& r) const {
       const int core = static_cast<int>((h >> 32) % static_cast<uint64_t>(core_up_));
       r.links.push_back(base_agg_up_ + (pa * up_ + a) * core_up_ + core);
       r.links.push_back(base_agg_down_ + (pb * up_ + a) * core_up_ + core);
-      switches = 5;
-    } else {
-      switches = 3;
     }
     r.links.push_back(base_leaf_down_ + lb * up_ + a);
   }
   r.links.push_back(base_nic_rx_ + dn * nics_per_node_ + dr);
-  // The NIC figure is end to end through one switch; each further switch adds its port-to-port latency.
-  r.latency = nic_latency_ + (switches - 1) * switch_latency_;
 }
 
 std::string Cluster::link_name(int id) const {

@@ -35,8 +35,8 @@ struct Link {
 };
 
 struct Route {
+  // Latency is not part of a route: collectives charge NCCL's per-step latencies (decompose.cpp).
   std::vector<int> links;        // indices into Cluster::links()
-  double latency = 0;            // seconds, sum of hop latencies (added analytically, see DESIGN.md)
   bool crosses_network = false;
 };
 
@@ -69,8 +69,7 @@ class Cluster {
   const SwitchSpec* fabric_switch() const { return switch_; }
   double nvlink_bandwidth() const { return nvlink_bw_; }
   double nic_bandwidth() const { return nic_bw_; }
-  double nvlink_latency() const { return nvlink_latency_; }
-  double network_hop_latency() const { return switch_latency_; }
+  double switch_latency() const { return switch_latency_; }  // port to port, 0 when unpublished
   std::string describe() const;
 
  private:
@@ -81,7 +80,7 @@ class Cluster {
   FabricKind kind_ = FabricKind::rail_optimized_fat_tree;
   int nodes_ = 1, gpus_per_node_ = 8, domain_size_ = 8, nics_per_node_ = 0;
   int down_ = 0, up_ = 0, leaves_ = 0, leaves_per_rail_ = 0, tiers_ = 1, pod_leaves_ = 0, core_up_ = 0, pods_ = 0;
-  double nvlink_bw_ = 0, nic_bw_ = 0, nvlink_latency_ = 0, nic_latency_ = 0, switch_latency_ = 0;
+  double nvlink_bw_ = 0, nic_bw_ = 0, switch_latency_ = 0;
   uint64_t seed_ = 1;
   // First link index of each kind; see link_name() for the layout.
   int base_nvl_up_ = 0, base_nvl_down_ = 0, base_nic_tx_ = 0, base_nic_rx_ = 0, base_leaf_up_ = 0,

@@ -78,7 +78,9 @@ struct Builder {
 
   double step_latency(int intra_steps, int inter_steps) const {
     const int a = latency_row(algorithm), p = protocol_index(protocol);
-    const double extra_hops = std::max(0, cluster.tiers() - 1) * 2 * cluster.network_hop_latency();
+    // NCCL's network hop latency is taken as a NIC-leaf-NIC path; a longest path through a deeper
+    // fabric crosses two more switches per tier above the leaves.
+    const double extra_hops = std::max(0, cluster.tiers() - 1) * 2 * cluster.switch_latency();
     return params.base_latency[a][p] + intra_steps * params.nvlink_hop_latency[a][p] +
            inter_steps * (params.network_hop_latency[a][p] + extra_hops);
   }
