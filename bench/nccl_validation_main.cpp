@@ -3,10 +3,10 @@
 
 #include <fmt/format.h>
 
-#include "sim/run/nccl_validation.hpp"
+#include "sim/collective_bench/nccl_validation.hpp"
 
 int main(int argc, char** argv) {
-  const std::string csv = argc > 1 ? argv[1] : "../shared/validation/nccl_allreduce_h100_1node.csv";
+  const std::string csv = argc > 1 ? argv[1] : FORESIGHT_VALIDATION_DIR "/nccl_allreduce_h100_1node.csv";
   for (auto f : {foresight::sim::Fidelity::analytical, foresight::sim::Fidelity::flow}) {
     fmt::print("\n{} fidelity\n\n", foresight::sim::fidelity_name(f));
     fmt::print("{}", foresight::sim::format_validation(foresight::sim::validate_nccl_allreduce_h100(csv, f)));

@@ -4,7 +4,7 @@
 //   bench_training scenario.yaml ...  analytical runs of the given scenarios
 //   bench_training --flow             GPT-3 175B on 1,024 GPUs with the SimGrid flow executor
 // With no arguments: Llama-3-405B on 16,384 H100 (TP8 PP16 DP128), GPT-3 175B on 1,024 A100, and
-// scenarios/validation/megatron-sc21-*.yaml against ../shared/validation/megatron_sc21_table1.csv.
+// scenarios/validation/megatron-sc21-*.yaml against tests/data/validation/megatron_sc21_table1.csv.
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -13,16 +13,13 @@
 #include <string>
 #include <vector>
 
-#include "hwmodels/roofline_cost_model.hpp"
-#include "hwmodels/topology/cluster.hpp"
-#include "sim/collectives/collective_model.hpp"
-#include "sim/core/error.hpp"
-#include "sim/engine/flow_executor.hpp"
+#include "core/error.hpp"
+#include "sim/run/session.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "sim/training/training_run.hpp"
 
-#ifndef FORESIGHT_VALIDATION_CSV
-#define FORESIGHT_VALIDATION_CSV "../shared/validation/megatron_sc21_table1.csv"
+#ifndef FORESIGHT_VALIDATION_DIR
+#define FORESIGHT_VALIDATION_DIR "tests/data/validation"
 #endif
 
 using namespace foresight;
@@ -36,25 +33,22 @@ struct Outcome {
 };
 
 // Analytical fidelity unless `flow` is set (the scenario's own fidelity key is ignored so that both
-// engines can be timed on the same scenario).
+// engines can be timed on the same scenario). Wall time covers loading, building and simulating.
 Outcome simulate(const std::string& path, bool flow = false) {
   const auto t0 = Clock::now();
-  const sim::Scenario sc = sim::load_scenario(path);
-  const auto& catalog = hw::Catalog::builtin();
-  const hw::Cluster cluster = hw::Cluster::build(sc.cluster, catalog);
-  sim::CollectiveModel model(cluster, sim::NcclParams::defaults());
-  const sim::CollectiveTimer timer = [&model](const sim::CollectiveRequest& r) { return model.estimate(r); };
-  hw::RooflineCostModel cost(cluster.gpu());
+  sim::Scenario sc = sim::load_scenario(path);
+  sc.fidelity = flow ? sim::Fidelity::flow : sim::Fidelity::analytical;
+  const auto& spec = sc.workload_as<sim::TrainingSpec>();
+  sim::Session session(sc);
+  const hw::Cluster& cluster = session.cluster();
   sim::ClusterInfo info;
   info.total_gpus = cluster.gpus();
   info.gpus_per_node = cluster.gpus_per_node();
   info.nvlink_domain = cluster.nvlink_domain_size();
-  info.gpu_id = cluster.gpu().id;
-  info.peak_flops = cluster.gpu().peak_flops(sc.training->precision);
-  info.memory_capacity = cluster.gpu().memory_capacity;
+  info.gpu = &cluster.gpu();
+  auto engine = session.engine();
   Outcome o;
-  const sim::GraphRunner runner = [&model](const sim::TaskGraph& g) { return sim::run_flow(g, model); };
-  o.result = sim::run_training(*sc.training, info, cost, timer, flow ? &runner : nullptr, nullptr, nullptr);
+  o.result = sim::run_training(spec, info, session.compute(), *engine);
   o.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
   return o;
 }
@@ -67,23 +61,24 @@ void print(const std::string& label, const Outcome& o) {
               r.megatron_eq3_tflops_per_gpu, 100 * r.mfu);
   std::printf("    compute %.3f (recompute %.3f)  tp %.3f  cp %.3f  pp %.3f  dp %.3f  bubble %.3f  optimizer %.3f s;"
               "  memory %.1f GiB%s\n",
-              b.compute, b.recompute, b.exposed_tp, b.exposed_cp, b.exposed_pp, b.exposed_dp, b.bubble, b.optimizer,
+              b.compute, b.recompute, b.exposed_in(sim::ParallelDim::tp), b.exposed_in(sim::ParallelDim::cp),
+              b.exposed_in(sim::ParallelDim::pp), b.exposed_in(sim::ParallelDim::dp), b.bubble, b.optimizer,
               r.memory.peak / 1073741824.0, r.memory.oom ? " (OOM)" : "");
 }
 
 void validation_table(const std::string& root) {
-  std::ifstream csv(std::string(FORESIGHT_VALIDATION_CSV));
+  const std::string path = std::string(FORESIGHT_VALIDATION_DIR) + "/megatron_sc21_table1.csv";
+  std::ifstream csv(path);
   if (!csv) {
-    std::printf("validation CSV not found: %s\n", FORESIGHT_VALIDATION_CSV);
+    std::printf("validation CSV not found: %s\n", path.c_str());
     return;
   }
   std::printf("\nMegatron-LM SC'21 Table 1 (A100, Eq. 3 TFLOP/s per GPU)\n");
   std::printf("%-10s %6s %4s %4s %5s %10s %10s %8s\n", "params", "gpus", "tp", "pp", "dp", "published", "predicted",
               "error");
   std::string line;
-  std::getline(csv, line);  // header
   while (std::getline(csv, line)) {
-    if (line.empty() || line[0] == '#') continue;
+    if (line.empty() || line[0] == '#' || line.rfind("params", 0) == 0) continue;  // notes and header
     std::stringstream ss(line);
     std::vector<std::string> f;
     for (std::string x; std::getline(ss, x, ',');) f.push_back(x);

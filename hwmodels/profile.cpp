@@ -5,20 +5,13 @@
 #include <cmath>
 #include <fstream>
 
-#include "hwmodels/json_input.hpp"
-#include "sim/core/error.hpp"
+#include "core/dtype.hpp"
+#include "core/json_input.hpp"
+#include "core/error.hpp"
 
 namespace foresight::hw {
 
 using nlohmann::json;
-
-std::string canonical_dtype(const std::string& dtype) {
-  if (dtype == "fp8_e4m3" || dtype == "e4m3" || dtype == "fp8e4m3") return "fp8";
-  if (dtype == "float" || dtype == "float32") return "fp32";
-  if (dtype == "half" || dtype == "float16") return "fp16";
-  if (dtype == "bfloat16") return "bf16";
-  return dtype;
-}
 
 const ComputeFit* Profile::find_compute(const std::string& op, const std::string& dtype,
                                         const std::string& direction, const std::string& backend) const {

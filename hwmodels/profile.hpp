@@ -97,9 +97,6 @@ double collective_seconds(const CollectiveFit& fit, double bytes, bool* extrapol
 // NCCL spells algorithms and protocols "Ring", "LL128", users "ring", "ll128": profiles store lower case.
 std::string canonical_nccl_name(std::string s);
 
-// Canonical dtype spelling: "fp8_e4m3"/"e4m3" -> "fp8", "float"/"fp32" -> "fp32", "half" -> "fp16".
-std::string canonical_dtype(const std::string& dtype);
-
 nlohmann::json profile_to_json(const Profile& p);
 // `file` names the source in error messages; every error is an InputError naming file and key path.
 Profile profile_from_json(const nlohmann::json& j, const std::string& file);

@@ -3,21 +3,17 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
-#include "sim/cli/catalog_report.hpp"
-#include "sim/core/error.hpp"
-#include "sim/run/run_scenario.hpp"
+#include "api/foresight_api.hpp"
+#include "core/error.hpp"
 
 namespace py = pybind11;
 using namespace foresight;
 
 namespace {
 
-std::string run_document(const sim::Scenario& s, const std::string& profile, const std::string& trace) {
-  sim::RunOptions options;
-  options.profile_path = profile;
-  options.trace_path = trace;
+std::string run_document(api::RunRequest request) {
   py::gil_scoped_release release;
-  return sim::run_scenario(s, options).document.dump();
+  return api::run(request).json;
 }
 
 }  // namespace
@@ -29,17 +25,26 @@ PYBIND11_MODULE(_foresight, m) {
   m.def(
       "run_json",
       [](const std::string& path, const std::vector<std::string>& overrides, const std::string& profile,
-         const std::string& trace) { return run_document(sim::load_scenario(path, overrides), profile, trace); },
+         const std::string& trace, const std::vector<std::string>& catalog) {
+        api::RunRequest r;
+        r.scenario_path = path;
+        r.overrides = overrides, r.profile_path = profile, r.trace_path = trace, r.catalog_files = catalog;
+        return run_document(std::move(r));
+      },
       py::arg("path"), py::arg("overrides") = std::vector<std::string>{}, py::arg("profile") = "",
-      py::arg("trace") = "");
+      py::arg("trace") = "", py::arg("catalog") = std::vector<std::string>{});
   m.def(
       "run_text_json",
       [](const std::string& text, const std::string& name, const std::vector<std::string>& overrides,
-         const std::string& profile, const std::string& trace) {
-        return run_document(sim::load_scenario_text(text, name, overrides), profile, trace);
+         const std::string& profile, const std::string& trace, const std::vector<std::string>& catalog) {
+        api::RunRequest r;
+        r.scenario_text = text, r.scenario_name = name;
+        r.overrides = overrides, r.profile_path = profile, r.trace_path = trace, r.catalog_files = catalog;
+        return run_document(std::move(r));
       },
       py::arg("text"), py::arg("name") = "<string>", py::arg("overrides") = std::vector<std::string>{},
-      py::arg("profile") = "", py::arg("trace") = "");
-  m.def("default_scenario_text", [] { return sim::default_scenario_text(); });
-  m.def("catalog_json", [] { return catalog_json_text(hw::Catalog::builtin()); });
+      py::arg("profile") = "", py::arg("trace") = "", py::arg("catalog") = std::vector<std::string>{});
+  m.def("default_scenario_text", [] { return api::default_scenario_text(); });
+  m.def("catalog_json", [](const std::vector<std::string>& files) { return api::catalog_json(files); },
+        py::arg("files") = std::vector<std::string>{});
 }

@@ -12,7 +12,7 @@
 #include "calibrate/fit/raw.hpp"
 #include "calibrate/import/nccl_tests.hpp"
 #include "hwmodels/profile.hpp"
-#include "sim/core/error.hpp"
+#include "core/error.hpp"
 
 #ifdef FORESIGHT_HAVE_CUDA
 #include "calibrate/harness/harness.hpp"

@@ -5,7 +5,7 @@
 #include <limits>
 #include <stdexcept>
 
-#include "hwmodels/kernel_work.hpp"
+#include "hwmodels/cost/kernel_work.hpp"
 
 namespace foresight::calibrate {
 

@@ -10,7 +10,7 @@
 #include "calibrate/fit/alpha_beta.hpp"
 #include "calibrate/fit/compute_fit.hpp"
 #include "calibrate/fit/kfold.hpp"
-#include "hwmodels/kernel_work.hpp"
+#include "hwmodels/cost/kernel_work.hpp"
 
 namespace foresight::calibrate {
 

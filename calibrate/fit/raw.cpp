@@ -2,11 +2,12 @@
 
 #include <algorithm>
 
-#include "hwmodels/json_input.hpp"
+#include "core/dtype.hpp"
+#include "core/json_input.hpp"
 
 namespace foresight::calibrate {
 
-using hw::JsonInput;
+using foresight::JsonInput;
 using nlohmann::json;
 
 bool is_memory_op(const std::string& op) {
@@ -53,12 +54,12 @@ RawMeasurement parse_measurement(const JsonInput& in, const json& m, const std::
     r.ranks = static_cast<int>(dim(in, shape, sp, "ranks"));
     if (m.contains("algorithm")) r.algorithm = hw::canonical_nccl_name(in.string(m, p, "algorithm"));
     if (m.contains("protocol")) r.protocol = hw::canonical_nccl_name(in.string(m, p, "protocol"));
-    if (m.contains("dtype")) r.dtype = hw::canonical_dtype(in.string(m, p, "dtype"));
+    if (m.contains("dtype")) r.dtype = canonical_dtype(in.string(m, p, "dtype"));
     return r;
   }
 
-  r.dtype = hw::canonical_dtype(in.string(m, p, "dtype"));
-  if (hw::dtype_size(r.dtype) == 0) in.fail(JsonInput::join(p, "dtype"), "unknown dtype \"" + r.dtype + "\"");
+  r.dtype = canonical_dtype(in.string(m, p, "dtype"));
+  if (dtype_size(r.dtype) == 0) in.fail(JsonInput::join(p, "dtype"), "unknown dtype \"" + r.dtype + "\"");
   if (r.op == "gemm") {
     r.cls = OpClass::gemm;
     r.work = hw::gemm_work(dim(in, shape, sp, "m"), dim(in, shape, sp, "n"), dim(in, shape, sp, "k"),

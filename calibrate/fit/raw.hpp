@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "hwmodels/kernel_work.hpp"
+#include "hwmodels/cost/kernel_work.hpp"
 
 namespace foresight::calibrate {
 

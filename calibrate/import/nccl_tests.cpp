@@ -1,7 +1,5 @@
 #include "calibrate/import/nccl_tests.hpp"
 
-#include "sim/collectives/collective.hpp"
-
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -11,7 +9,8 @@
 
 #include "calibrate/fit/alpha_beta.hpp"
 #include "calibrate/fit/fitter.hpp"
-#include "sim/core/error.hpp"
+#include "core/collective_op.hpp"
+#include "core/error.hpp"
 
 namespace foresight::calibrate {
 
@@ -62,7 +61,7 @@ std::string nccl_op_from_name(const std::string& name) {
 }
 
 double nccl_busbw_factor(const std::string& op, int ranks) {
-  return sim::busbw_factor(sim::parse_op(op), ranks);  // one definition of nccl-tests' busbw
+  return busbw_factor(parse_op(op), ranks);  // one definition of nccl-tests' busbw
 }
 
 NcclTestsLog parse_nccl_tests(std::istream& in, const std::string& file, const std::string& op) {

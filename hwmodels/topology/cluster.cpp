@@ -2,10 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
-#include "sim/core/error.hpp"
+#include "core/error.hpp"
 
 namespace foresight::hw {
 
@@ -19,51 +20,29 @@ uint64_t mix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-const SwitchSpec* default_switch(const Catalog& catalog, const NicSpec& nic) {
-  const SwitchSpec* best = nullptr;
-  for (const auto& [id, s] : catalog.switches()) {
-    if (s.protocol != nic.protocol || s.port_speed <= 0) continue;
-    // Prefer the switch generation whose ports run at the NIC's speed; among those the largest radix.
-    const bool exact = std::fabs(s.port_speed - nic.bandwidth) < 1e-6 * nic.bandwidth;
-    const bool best_exact = best && std::fabs(best->port_speed - nic.bandwidth) < 1e-6 * nic.bandwidth;
-    if (!best || (exact && !best_exact) || (exact == best_exact && s.radix > best->radix)) best = &s;
-  }
-  return best;
-}
-
 }  // namespace
 
-Cluster Cluster::build(const ClusterSpec& spec, const Catalog& catalog) {
+Cluster Cluster::build(const ClusterSpec& spec) {
+  if (!spec.resolved) throw std::logic_error("Cluster::build needs a spec filled by resolve_cluster");
   Cluster c;
-  c.system_ = &catalog.system(spec.system);
-  c.gpu_ = &catalog.gpu(c.system_->gpu);
+  c.system_ = spec.system_spec;
+  c.gpu_ = spec.gpu_spec;
+  c.nic_ = spec.nic_spec;
+  c.switch_ = spec.switch_spec;
   c.nodes_ = spec.nodes;
-  c.gpus_per_node_ = c.system_->gpus_per_node;
-  c.domain_size_ = std::min(c.system_->nvlink_domain, c.nodes_ * c.gpus_per_node_);
+  c.gpus_per_node_ = c.system_.gpus_per_node;
+  c.domain_size_ = std::min(c.system_.nvlink_domain, c.nodes_ * c.gpus_per_node_);
   if (c.domain_size_ < c.gpus_per_node_) c.domain_size_ = c.gpus_per_node_;
-  if (c.system_->nvlink_domain > c.gpus_per_node_ && (c.nodes_ * c.gpus_per_node_) % c.domain_size_ != 0)
+  if (c.system_.nvlink_domain > c.gpus_per_node_ && (c.nodes_ * c.gpus_per_node_) % c.domain_size_ != 0)
     throw InputError(fmt::format("cluster.nodes: {} nodes of {} GPUs do not fill whole {}-GPU NVLink domains",
-                                 c.nodes_, c.gpus_per_node_, c.system_->nvlink_domain));
+                                 c.nodes_, c.gpus_per_node_, c.system_.nvlink_domain));
   c.kind_ = spec.fabric.kind;
   c.seed_ = spec.seed;
-  c.nvlink_bw_ = c.gpu_->nvlink_bandwidth;
-  c.nics_per_node_ = c.system_->nics_per_node;
+  c.nvlink_bw_ = c.gpu_.nvlink_bandwidth;
+  c.nics_per_node_ = c.system_.nics_per_node;
 
-  const bool multi_domain = c.gpus() > c.domain_size_;
-  if (multi_domain || !spec.fabric.nic.empty()) {
-    const std::string nic_id = spec.fabric.nic.empty() ? c.system_->default_nic : spec.fabric.nic;
-    c.nic_ = &catalog.nic(nic_id);
-    if (std::find(c.system_->supported_nics.begin(), c.system_->supported_nics.end(), nic_id) ==
-        c.system_->supported_nics.end())
-      throw InputError(fmt::format("cluster.fabric.nic: system {} cannot take NIC '{}' (supported: {})",
-                                   c.system_->id, nic_id, fmt::join(c.system_->supported_nics, ", ")));
-    c.nic_bw_ = std::min(c.nic_->bandwidth, c.system_->pcie_bandwidth);
-    c.switch_ = spec.fabric.switch_id.empty() ? default_switch(catalog, *c.nic_) : &catalog.switch_(spec.fabric.switch_id);
-    if (!c.switch_)
-      throw InputError(fmt::format("cluster.fabric: no catalog switch speaks {} at the NIC's speed; name one with fabric.switch", c.nic_->protocol));
-    if (c.switch_->protocol != c.nic_->protocol)
-      throw InputError(fmt::format("cluster.fabric.switch: {} is a {} switch but NIC {} is {}", c.switch_->id,
-                                   c.switch_->protocol, c.nic_->id, c.nic_->protocol));
+  if (c.nic_) {
+    c.nic_bw_ = std::min(c.nic_->bandwidth, c.system_.pcie_bandwidth);
     c.switch_latency_ = c.switch_->latency;
   }
 
@@ -128,6 +107,18 @@ Route Cluster::route(int src, int dst) const {
   return r;
 }
 
+void Cluster::route_endpoints(int src, int dst, Route& r) const {
+  if (is_nvswitch(dst)) {
+    r.links.assign(1, nvlink_up_link(src));
+    r.crosses_network = false;
+  } else if (is_nvswitch(src)) {
+    r.links.assign(1, nvlink_down_link(dst));
+    r.crosses_network = false;
+  } else {
+    route_into(src, dst, r);
+  }
+}
+
 void Cluster::route_into(int src, int dst, Route& r) const {
   r.links.clear();
   r.crosses_network = false;
@@ -173,7 +164,7 @@ std::string Cluster::link_name(int id) const {
 
 std::string Cluster::describe() const {
   std::string s = fmt::format("{} x {} ({} GPUs, {}), NVLink domain {} GPUs at {:.0f} GB/s per direction", nodes_,
-                              system_->id, gpus(), gpu_->id, domain_size_, nvlink_bw_ / 1e9);
+                              system_.id, gpus(), gpu_.id, domain_size_, nvlink_bw_ / 1e9);
   if (nic_)
     s += fmt::format("; {} x {} per node, {} fat tree, {} tiers, leaf {}:{} ports", nics_per_node_, nic_->id,
                      kind_ == FabricKind::rail_optimized_fat_tree ? "rail-optimized" : "plain", tiers_, down_, up_);

@@ -3,10 +3,12 @@
 // 100k-GPU clusters build in milliseconds. Both network models (analytical and SimGrid flows) read
 // the same links and routes.
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "hwmodels/catalog.hpp"
+#include "hwmodels/catalog/catalog.hpp"
 
 namespace foresight::hw {
 
@@ -20,12 +22,36 @@ struct FabricSpec {
   int tiers = 0;                 // 2 or 3; 0 = the fewest that fit
 };
 
+// A cluster as the user chose it (catalog ids) plus the hardware those ids resolved to, so nothing
+// downstream looks an id up again: resolve_cluster() fills the resolved part from one catalog.
 struct ClusterSpec {
   std::string system;
   int nodes = 1;
   FabricSpec fabric;
   uint64_t seed = 1;             // ECMP hashing
+  // Resolved (resolve_cluster):
+  SystemSpec system_spec;
+  GpuSpec gpu_spec;
+  std::optional<NicSpec> nic_spec;        // set when the cluster has a scale-out fabric or a NIC was named
+  std::optional<SwitchSpec> switch_spec;  // set with nic_spec
+  bool resolved = false;
 };
+
+// Where a resolution problem lies: the dotted scenario key ("cluster.fabric.nic") and the message.
+// The sink must throw (the scenario loader throws a located InputError); if it returns,
+// resolve_cluster throws an unlocated one.
+using ResolveErrorSink = std::function<void(const std::string& key, const std::string& message)>;
+
+// Looks the ids up in `catalog`: the system and its GPU; the NIC (named, or the system's default
+// when more than one NVLink domain needs a fabric) and the switch (named, or the catalog switch of
+// the NIC's protocol at the NIC's speed with the largest radix). Checks that the system takes the
+// NIC and that switch and NIC speak one protocol.
+void resolve_cluster(ClusterSpec& spec, const Catalog& catalog, const ResolveErrorSink& fail = {});
+
+// Transfer endpoints: a GPU index >= 0, or the NVSwitch of NVLink domain d encoded as -1 - d (NVLS
+// traffic goes to and from the switch itself).
+inline int nvswitch_endpoint(int domain) { return -1 - domain; }
+inline bool is_nvswitch(int endpoint) { return endpoint < 0; }
 
 enum class LinkKind : uint8_t { nvlink_up, nvlink_down, nic_tx, nic_rx, leaf_up, leaf_down, agg_up, agg_down };
 
@@ -42,7 +68,9 @@ struct Route {
 
 class Cluster {
  public:
-  static Cluster build(const ClusterSpec& spec, const Catalog& catalog);
+  // Builds from a resolved spec (resolve_cluster); throws InputError when the nodes do not fill
+  // whole NVLink domains or the fabric needs more tiers than asked for.
+  static Cluster build(const ClusterSpec& spec);
 
   int gpus() const { return nodes_ * gpus_per_node_; }
   int nodes() const { return nodes_; }
@@ -59,24 +87,26 @@ class Cluster {
   int nvlink_up_link(int gpu) const { return base_nvl_up_ + gpu; }     // GPU -> its NVSwitch
   int nvlink_down_link(int gpu) const { return base_nvl_down_ + gpu; } // NVSwitch -> GPU
   Route route(int src, int dst) const;
-  void route_into(int src, int dst, Route& out) const;  // reuses out's storage
+  void route_into(int src, int dst, Route& out) const;  // GPU to GPU; reuses out's storage
+  // Between transfer endpoints: a GPU and its domain's NVSwitch use only that GPU's NVLink port.
+  void route_endpoints(int src, int dst, Route& out) const;
   const std::vector<Link>& links() const { return links_; }
   std::string link_name(int id) const;
 
-  const SystemSpec& system() const { return *system_; }
-  const GpuSpec& gpu() const { return *gpu_; }
-  const NicSpec* nic() const { return nic_; }
-  const SwitchSpec* fabric_switch() const { return switch_; }
+  const SystemSpec& system() const { return system_; }
+  const GpuSpec& gpu() const { return gpu_; }
+  const NicSpec* nic() const { return nic_ ? &*nic_ : nullptr; }
+  const SwitchSpec* fabric_switch() const { return switch_ ? &*switch_ : nullptr; }
   double nvlink_bandwidth() const { return nvlink_bw_; }
   double nic_bandwidth() const { return nic_bw_; }
   double switch_latency() const { return switch_latency_; }  // port to port, 0 when unpublished
   std::string describe() const;
 
  private:
-  const SystemSpec* system_ = nullptr;
-  const GpuSpec* gpu_ = nullptr;
-  const NicSpec* nic_ = nullptr;
-  const SwitchSpec* switch_ = nullptr;
+  SystemSpec system_;
+  GpuSpec gpu_;
+  std::optional<NicSpec> nic_;
+  std::optional<SwitchSpec> switch_;
   FabricKind kind_ = FabricKind::rail_optimized_fat_tree;
   int nodes_ = 1, gpus_per_node_ = 8, domain_size_ = 8, nics_per_node_ = 0;
   int down_ = 0, up_ = 0, leaves_ = 0, leaves_per_rail_ = 0, tiers_ = 1, pod_leaves_ = 0, core_up_ = 0, pods_ = 0;

@@ -30,18 +30,27 @@ def _yaml_value(v):
     return str(v)
 
 
-def run(path, set=None, profile="", trace=""):
+def _paths(catalog):
+    if catalog is None:
+        return []
+    if isinstance(catalog, (str, bytes)) or hasattr(catalog, "__fspath__"):
+        return [str(catalog)]
+    return [str(c) for c in catalog]
+
+
+def run(path, set=None, profile="", trace="", catalog=None):
     """Simulate the scenario file at `path`; returns the same document as `foresight run --json`.
 
     `set` overrides scenario keys: a dict {"cluster.nodes": 4} or a list ["cluster.nodes=4"].
+    `catalog` adds catalog YAML files of your own hardware (a path or a list), as --catalog does.
     Bad input raises foresight.InputError naming the file, line and key.
     """
-    return _json.loads(_foresight.run_json(str(path), _overrides(set), str(profile), str(trace)))
+    return _json.loads(_foresight.run_json(str(path), _overrides(set), str(profile), str(trace), _paths(catalog)))
 
 
-def run_text(text, name="<string>", set=None, profile="", trace=""):
+def run_text(text, name="<string>", set=None, profile="", trace="", catalog=None):
     """Like run(), from scenario YAML text."""
-    return _json.loads(_foresight.run_text_json(text, name, _overrides(set), str(profile), str(trace)))
+    return _json.loads(_foresight.run_text_json(text, name, _overrides(set), str(profile), str(trace), _paths(catalog)))
 
 
 def default_scenario():
@@ -49,9 +58,10 @@ def default_scenario():
     return _foresight.default_scenario_text()
 
 
-def catalog():
-    """The hardware catalog (GPUs, systems, NICs, switches, models) with sources, as a dict."""
-    return _json.loads(_foresight.catalog_json())
+def catalog(files=None):
+    """The hardware catalog (GPUs, systems, NICs, switches, models) with sources, as a dict;
+    `files` adds catalog YAML files of your own."""
+    return _json.loads(_foresight.catalog_json(_paths(files)))
 
 
 def collectives_frame(result):

@@ -8,9 +8,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "sim/cli/catalog_report.hpp"
-#include "sim/core/error.hpp"
-#include "sim/run/run_scenario.hpp"
+#include "api/foresight_api.hpp"
+#include "core/error.hpp"
 
 using namespace foresight;
 
@@ -20,18 +19,22 @@ int main(int argc, char** argv) {
 
   std::string scenario_path;
   std::vector<std::string> overrides;
+  std::vector<std::string> catalog_files;
   bool as_json = false;
-  sim::RunOptions options;
+  api::RunRequest request;
   auto* run = app.add_subcommand("run", "Simulate a scenario (the built-in default when no file is given)");
   run->add_option("scenario", scenario_path, "scenario YAML file");
   run->add_option("--set", overrides, "override a scenario key: dotted.path=value (repeatable)");
   run->add_flag("--json", as_json, "print the JSON document instead of the report");
-  run->add_option("--trace", options.trace_path, "write a Perfetto/Chrome trace of the simulated timeline");
-  run->add_option("--profile", options.profile_path, "calibrated profile JSON (default: datasheet roofline)");
+  run->add_option("--trace", request.trace_path, "write a Perfetto/Chrome trace of the simulated timeline");
+  run->add_option("--profile", request.profile_path, "calibrated profile JSON (default: datasheet roofline)");
+  run->add_option("--catalog", catalog_files, "a catalog YAML file of your own GPUs, systems, NICs, switches or models "
+                                              "(repeatable; every number needs its source)");
 
   bool catalog_json = false;
   auto* catalog = app.add_subcommand("catalog", "List the hardware catalog with sources");
   catalog->add_flag("--json", catalog_json, "print JSON");
+  catalog->add_option("--catalog", catalog_files, "add a catalog YAML file of your own (repeatable)");
 
   try {
     app.parse(argc, argv);
@@ -41,16 +44,19 @@ int main(int argc, char** argv) {
 
   try {
     if (*catalog) {
-      std::cout << (catalog_json ? catalog_json_text(hw::Catalog::builtin()) : catalog_table(hw::Catalog::builtin()));
+      std::cout << (catalog_json ? api::catalog_json(catalog_files) : api::catalog_table(catalog_files));
       return 0;
     }
-    const sim::Scenario scenario = scenario_path.empty()
-                                       ? sim::load_scenario_text(sim::default_scenario_text(),
-                                                                 "<built-in default scenario>", overrides)
-                                       : sim::load_scenario(scenario_path, overrides);
-    const auto out = sim::run_scenario(scenario, options);
+    request.scenario_path = scenario_path;
+    if (scenario_path.empty()) {
+      request.scenario_text = api::default_scenario_text();
+      request.scenario_name = "<built-in default scenario>";
+    }
+    request.overrides = overrides;
+    request.catalog_files = catalog_files;
+    const auto out = api::run(request);
     if (as_json)
-      std::cout << out.document.dump(2) << "\n";
+      std::cout << out.json << "\n";
     else
       std::cout << out.report;
     return 0;

@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "sim/core/error.hpp"
+#include "core/error.hpp"
 
 namespace foresight::sim {
 
@@ -49,6 +49,13 @@ CollectiveResult CollectiveModel::estimate(const CollectiveRequest& req) {
   if (req.ranks.size() < 2) return CollectiveResult{0.0, "none", "none"};
   auto c = choose(req);
   return CollectiveResult{c.analytical_time_s, algorithm_name(c.plan.algorithm), protocol_name(c.plan.protocol)};
+}
+
+CollectivePlan CollectiveModel::transfer_plan(int src, int dst, double bytes) const {
+  for (int g : {src, dst})
+    if (g < 0 || g >= cluster_.gpus())
+      throw InputError(fmt::format("transfer endpoint {} is outside the cluster's {} GPUs", g, cluster_.gpus()));
+  return decompose_transfer(src, dst, bytes, cluster_, params_);
 }
 
 }  // namespace foresight::sim

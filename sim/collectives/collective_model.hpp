@@ -1,6 +1,6 @@
 #pragma once
-// Chooses how a collective runs (NCCL-tuner style: the algorithm/protocol with the lowest modelled
-// time, unless the request forces one) and times it analytically on the cluster.
+// The tuner: chooses how a collective runs (NCCL-tuner style: the algorithm/protocol with the lowest
+// modelled time, unless the request forces one) and times it analytically on the cluster.
 #include <string>
 
 #include "hwmodels/topology/cluster.hpp"
@@ -22,6 +22,9 @@ class CollectiveModel {
   // Throws InputError when a forced algorithm or protocol cannot run this request.
   Choice choose(const CollectiveRequest& req);
   CollectiveResult estimate(const CollectiveRequest& req);
+  // Contention-free time of a plan, and the plan and time of a one-way point-to-point transfer.
+  double plan_time(const CollectivePlan& plan) { return network_.plan_time(plan); }
+  CollectivePlan transfer_plan(int src, int dst, double bytes) const;
 
   const hw::Cluster& cluster() const { return cluster_; }
   const NcclParams& params() const { return params_; }

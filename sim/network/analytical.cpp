@@ -7,22 +7,9 @@ namespace foresight::sim {
 AnalyticalNetwork::AnalyticalNetwork(const hw::Cluster& cluster)
     : cluster_(cluster), load_(cluster.links().size(), 0.0) {}
 
-// GPU <-> its domain's NVSwitch uses only the GPU's own NVLink port.
-void AnalyticalNetwork::route(int src, int dst, hw::Route& out) const {
-  if (is_nvswitch(dst)) {
-    out.links.assign(1, cluster_.nvlink_up_link(src));
-    return;
-  }
-  if (is_nvswitch(src)) {
-    out.links.assign(1, cluster_.nvlink_down_link(dst));
-    return;
-  }
-  cluster_.route_into(src, dst, out);
-}
-
 double AnalyticalNetwork::phase_time(const Phase& phase) {
   for (const auto& t : phase.transfers) {
-    route(t.src, t.dst, scratch_);
+    cluster_.route_endpoints(t.src, t.dst, scratch_);
     for (int l : scratch_.links) {
       if (load_[static_cast<size_t>(l)] == 0.0) touched_.push_back(l);
       load_[static_cast<size_t>(l)] += t.wire_bytes;

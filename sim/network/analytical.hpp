@@ -4,7 +4,7 @@
 // contention-free pattern this equals the max-min flow model exactly; with shared links it is the
 // makespan max-min sharing reaches when the bottleneck stays busy to the end.
 #include "hwmodels/topology/cluster.hpp"
-#include "sim/collectives/decompose.hpp"
+#include "sim/collectives/plan.hpp"
 
 namespace foresight::sim {
 
@@ -15,7 +15,6 @@ class AnalyticalNetwork {
   double plan_time(const CollectivePlan& plan);
 
  private:
-  void route(int src, int dst, hw::Route& out) const;
   const hw::Cluster& cluster_;
   std::vector<double> load_;
   std::vector<int> touched_;

@@ -6,7 +6,6 @@
 #include <simgrid/kernel/routing/NetZoneImpl.hpp>
 #include <xbt/log.h>
 
-#include "sim/collectives/decompose.hpp"
 
 namespace foresight::sim {
 
@@ -29,18 +28,12 @@ class ClusterZone final : public routing::NetZoneImpl {
     const int domains = n / cluster_.nvlink_domain_size();
     auto decode = [&](unsigned long id) {
       const int i = static_cast<int>(id);
-      return i < n ? i : (i < n + domains ? nvswitch_endpoint(i - n) : kControl);
+      return i < n ? i : (i < n + domains ? hw::nvswitch_endpoint(i - n) : kControl);
     };
     const int s = decode(src->id()), d = decode(dst->id());
     if (s == kControl || d == kControl) return;
-    if (is_nvswitch(d)) {
-      into->link_list_.push_back(links_[static_cast<size_t>(cluster_.nvlink_up_link(s))]);
-    } else if (is_nvswitch(s)) {
-      into->link_list_.push_back(links_[static_cast<size_t>(cluster_.nvlink_down_link(d))]);
-    } else {
-      cluster_.route_into(s, d, scratch_);
-      for (int l : scratch_.links) into->link_list_.push_back(links_[static_cast<size_t>(l)]);
-    }
+    cluster_.route_endpoints(s, d, scratch_);
+    for (int l : scratch_.links) into->link_list_.push_back(links_[static_cast<size_t>(l)]);
   }
 
  private:
@@ -85,7 +78,7 @@ FlowPlatform::FlowPlatform(const hw::Cluster& cluster) {
 }
 
 simgrid::s4u::Host* FlowPlatform::endpoint(int e) const {
-  return is_nvswitch(e) ? switches_[static_cast<size_t>(-1 - e)] : gpus_[static_cast<size_t>(e)];
+  return hw::is_nvswitch(e) ? switches_[static_cast<size_t>(-1 - e)] : gpus_[static_cast<size_t>(e)];
 }
 
 }  // namespace foresight::sim

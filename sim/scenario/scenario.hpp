@@ -1,48 +1,56 @@
 #pragma once
-// A scenario file, typed and validated. Nothing past this point reads YAML.
+// A scenario file, typed and validated: meta (name, seed, fidelity), the cluster with its hardware
+// resolved from the catalog (the built-in one plus any user catalog files), and the workload's spec
+// parsed by the workload registered for its kind. Nothing past this point reads YAML.
 #include <cstdint>
 #include <memory>
-#include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "hwmodels/catalog/catalog.hpp"
 #include "hwmodels/topology/cluster.hpp"
-#include "sim/collectives/collective.hpp"
-#include "sim/training/training_spec.hpp"
+#include "sim/scenario/workload.hpp"
 
 namespace foresight::sim {
 
 enum class Fidelity { analytical, flow };
 const char* fidelity_name(Fidelity f);
 
-struct CollectiveBenchSpec {
-  std::vector<CollectiveOp> ops;
-  int ranks = 0;
-  double min_bytes = 0, max_bytes = 0, factor = 2;
-  std::string algorithm = "auto";
-  std::string protocol = "auto";
-  std::string dtype = "float";          // nccl-tests' -d: only sets the element count column
-  std::vector<double> sizes() const;    // min, min*factor, ... <= max
-};
-
 struct Scenario {
   std::string name;
   std::string file;
   uint64_t seed = 1;
   Fidelity fidelity = Fidelity::flow;
-  hw::ClusterSpec cluster;
-  std::string workload_kind;            // collective-bench | training
-  CollectiveBenchSpec bench;
-  std::optional<TrainingSpec> training;
+  std::shared_ptr<const hw::Catalog> catalog;
+  hw::ClusterSpec cluster;              // resolved against `catalog`
+  std::string workload_kind;
+  std::shared_ptr<const WorkloadSpec> workload;
   std::vector<std::string> warnings;
+
+  template <typename Spec>
+  const Spec& workload_as() const {
+    const auto* s = dynamic_cast<const Spec*>(workload.get());
+    if (!s) throw std::logic_error("scenario workload '" + workload_kind + "' is not the spec type asked for");
+    return *s;
+  }
+};
+
+struct LoadOptions {
+  std::vector<std::string> overrides;       // "a.b.c=value", as --set gives them
+  std::vector<std::string> catalog_files;   // --catalog FILE, after the scenario's own `catalog:`
 };
 
 // Loads and validates; every problem is an InputError naming file:line:column and the key path.
-Scenario load_scenario(const std::string& path, const std::vector<std::string>& overrides = {},
-                       const hw::Catalog& catalog = hw::Catalog::builtin());
-Scenario load_scenario_text(const std::string& text, const std::string& name,
-                            const std::vector<std::string>& overrides = {},
-                            const hw::Catalog& catalog = hw::Catalog::builtin());
+Scenario load_scenario(const std::string& path, const LoadOptions& options = {});
+Scenario load_scenario_text(const std::string& text, const std::string& name, const LoadOptions& options = {});
+inline Scenario load_scenario(const std::string& path, const std::vector<std::string>& overrides) {
+  return load_scenario(path, LoadOptions{overrides, {}});
+}
+inline Scenario load_scenario_text(const std::string& text, const std::string& name,
+                                   const std::vector<std::string>& overrides) {
+  return load_scenario_text(text, name, LoadOptions{overrides, {}});
+}
 
 // The built-in default scenario (scenarios/nccl-allreduce-dgx-h100.yaml, embedded at build time).
 const std::string& default_scenario_text();

@@ -45,13 +45,13 @@ class Builder {
     push(std::move(w));
   }
   // Returns the item index, or -1 when the group has one rank (no communication).
-  int comm(const std::string& name, const std::string& group, CollectiveOp op, double bytes, bool async = false) {
-    const int size = group == "tp" ? s_.par.tp : s_.par.cp;
-    if (size <= 1 || bytes <= 0) return -1;
+  int comm(const std::string& name, ParallelDim group, CollectiveOp op, double bytes, bool async = false) {
+    if (s_.par.size(group) <= 1 || bytes <= 0) return -1;
     WorkItem w;
     w.kind = WorkItem::Kind::comm;
     w.name = name;
-    w.category = group;
+    w.group = group;
+    w.category = dim_name(group);
     w.op = op;
     w.bytes = bytes;
     items_.push_back(std::move(w));
@@ -132,7 +132,7 @@ void core_attention_fwd(Builder& B, const TrainingSpec& s, const Shape& x) {
   const int cp = s.par.cp;
   const double kv_bytes = 2.0 * x.b * x.s_full * x.hkv * x.d * kActBytes;  // gathered K and V
   if (s.attention_kernel == "flash") {
-    const int kv = B.comm("cp_kv_all_gather", "cp", CollectiveOp::all_gather, kv_bytes, true);
+    const int kv = B.comm("cp_kv_all_gather", ParallelDim::cp, CollectiveOp::all_gather, kv_bytes, true);
     B.attention("attention_fwd", attn_query(x, x.s_local, x.s_local, true, false));
     if (cp > 1) {
       B.wait(kv);
@@ -140,7 +140,7 @@ void core_attention_fwd(Builder& B, const TrainingSpec& s, const Shape& x) {
     }
     return;
   }
-  B.comm("cp_kv_all_gather", "cp", CollectiveOp::all_gather, kv_bytes);
+  B.comm("cp_kv_all_gather", ParallelDim::cp, CollectiveOp::all_gather, kv_bytes);
   const double scores = x.b * x.hq * x.s_local * x.s_full;
   B.gemm("attn_qk", x.s_local, x.s_full, x.d, x.b * x.hq);
   B.memory("scale_mask_softmax", 2 * scores * kActBytes, 5 * scores);
@@ -153,13 +153,13 @@ void core_attention_bwd(Builder& B, const TrainingSpec& s, const Shape& x) {
   const double kv_bytes = 2.0 * x.b * x.s_full * x.hkv * x.d * kActBytes;
   if (s.attention_kernel == "flash") {
     // Ring attention re-sends K/V in backward and returns the dK/dV partial sums to their owners.
-    const int kv = B.comm("cp_kv_all_gather", "cp", CollectiveOp::all_gather, kv_bytes, true);
+    const int kv = B.comm("cp_kv_all_gather", ParallelDim::cp, CollectiveOp::all_gather, kv_bytes, true);
     B.attention("attention_bwd", attn_query(x, x.s_local, x.s_local, true, true));
     if (cp > 1) {
       B.wait(kv);
       B.attention("attention_bwd_remote", attn_query(x, x.s_local, x.s_full * (cp - 1) / (2.0 * cp), false, true));
     }
-    B.comm("cp_dkv_reduce_scatter", "cp", CollectiveOp::reduce_scatter, kv_bytes);
+    B.comm("cp_dkv_reduce_scatter", ParallelDim::cp, CollectiveOp::reduce_scatter, kv_bytes);
     return;
   }
   const double scores = x.b * x.hq * x.s_local * x.s_full;
@@ -177,16 +177,16 @@ void core_attention_bwd(Builder& B, const TrainingSpec& s, const Shape& x) {
   B.memory("softmax_bwd", 3 * scores * kActBytes, 4 * scores);
   B.gemm("attn_qk_dgrad_q", x.s_local, x.d, x.s_full, x.b * x.hq);
   B.gemm("attn_qk_dgrad_k", x.s_full, x.d, x.s_local, x.b * x.hq);
-  B.comm("cp_dkv_reduce_scatter", "cp", CollectiveOp::reduce_scatter, kv_bytes);
+  B.comm("cp_dkv_reduce_scatter", ParallelDim::cp, CollectiveOp::reduce_scatter, kv_bytes);
 }
 
 // Column-parallel input: with sequence parallelism the norm output is all-gathered over TP.
 void tp_gather_input(Builder& B, const Shape& x, const char* name) {
-  if (x.sp) B.comm(name, "tp", CollectiveOp::all_gather, x.n * x.h * kActBytes);
+  if (x.sp) B.comm(name, ParallelDim::tp, CollectiveOp::all_gather, x.n * x.h * kActBytes);
 }
 // Row-parallel output: all-reduce, or reduce-scatter back to sequence shards.
 void tp_reduce_output(Builder& B, const Shape& x, const char* name) {
-  B.comm(name, "tp", x.sp ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce, x.n * x.h * kActBytes);
+  B.comm(name, ParallelDim::tp, x.sp ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce, x.n * x.h * kActBytes);
 }
 
 // overlap.tp_comm: the GEMM next to a TP collective runs in tp row blocks pipelined with the
@@ -207,7 +207,7 @@ void gathered_gemm(Builder& B, const TrainingSpec& s, const Shape& x, const char
   }
   std::vector<int> chunks;
   for (int i = 0; i < c; ++i)
-    chunks.push_back(B.comm(comm_name, "tp", CollectiveOp::all_gather, x.n * x.h * kActBytes / c, true));
+    chunks.push_back(B.comm(comm_name, ParallelDim::tp, CollectiveOp::all_gather, x.n * x.h * kActBytes / c, true));
   for (int i = 0; i < c; ++i) {
     B.wait(chunks[i]);
     B.gemm(name, x.n / c, out, x.h);
@@ -225,7 +225,7 @@ void gemm_reduced(Builder& B, const TrainingSpec& s, const Shape& x, const std::
   std::vector<int> chunks;
   for (int i = 0; i < c; ++i) {
     B.gemm(name, x.n / c, x.h, in);
-    chunks.push_back(B.comm(comm_name, "tp", x.sp ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce,
+    chunks.push_back(B.comm(comm_name, ParallelDim::tp, x.sp ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce,
                             x.n * x.h * kActBytes / c, true));
   }
   for (int id : chunks) B.wait(id);
@@ -254,9 +254,9 @@ WorkTemplate layer_forward(const TrainingSpec& s, const Shape& x, const std::str
 // parallelism the input is re-gathered for the weight gradient, overlapped with the data gradient.
 void column_parallel_bwd(Builder& B, const Shape& x, const std::string& name, double out) {
   int regather = -1;
-  if (x.sp) regather = B.comm("tp_all_gather_" + name + "_input", "tp", CollectiveOp::all_gather, x.n * x.h * kActBytes, true);
+  if (x.sp) regather = B.comm("tp_all_gather_" + name + "_input", ParallelDim::tp, CollectiveOp::all_gather, x.n * x.h * kActBytes, true);
   B.gemm(name + "_dgrad", x.n, x.h, out);
-  const int red = B.comm(std::string(x.sp ? "tp_reduce_scatter_" : "tp_all_reduce_") + name + "_dgrad", "tp",
+  const int red = B.comm(std::string(x.sp ? "tp_reduce_scatter_" : "tp_all_reduce_") + name + "_dgrad", ParallelDim::tp,
                          x.sp ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce, x.n * x.h * kActBytes, true);
   B.wait(regather);
   B.gemm(name + "_wgrad", x.h, out, x.n);
@@ -266,7 +266,7 @@ void column_parallel_bwd(Builder& B, const Shape& x, const std::string& name, do
 // Backward of a row-parallel GEMM ([n,in] -> [n,h]): with sequence parallelism the output gradient
 // is all-gathered first (the transpose of the forward reduce-scatter).
 void row_parallel_bwd(Builder& B, const Shape& x, const std::string& name, double in) {
-  if (x.sp) B.comm("tp_all_gather_" + name + "_grad", "tp", CollectiveOp::all_gather, x.n * x.h * kActBytes);
+  if (x.sp) B.comm("tp_all_gather_" + name + "_grad", ParallelDim::tp, CollectiveOp::all_gather, x.n * x.h * kActBytes);
   B.gemm(name + "_dgrad", x.n, in, x.h);
   B.gemm(name + "_wgrad", in, x.h, x.n);
 }
@@ -306,7 +306,7 @@ MicrobatchWork build_microbatch_work(const TrainingSpec& s) {
     tp_reduce_output(B, x, x.sp ? "tp_reduce_scatter_embedding" : "tp_all_reduce_embedding");
     w.embed_fwd = B.take();
     Builder G(s, "compute");
-    if (x.sp) G.comm("tp_all_gather_embedding_grad", "tp", CollectiveOp::all_gather, x.n * x.h * e);
+    if (x.sp) G.comm("tp_all_gather_embedding_grad", ParallelDim::tp, CollectiveOp::all_gather, x.n * x.h * e);
     G.memory("embedding_bwd", 3 * x.n * x.h * e, x.n * x.h);
     w.embed_bwd = G.take();
   }
@@ -317,7 +317,7 @@ MicrobatchWork build_microbatch_work(const TrainingSpec& s) {
     B.gemm("logits", x.n, x.V, x.h);
     // Vocab-parallel cross entropy: max, sum-exp and target logit are reduced over TP (fp32, per token).
     B.memory("cross_entropy", 2 * x.n * x.V * e, 5 * x.n * x.V);
-    B.comm("tp_all_reduce_cross_entropy", "tp", CollectiveOp::all_reduce, 3 * x.n * 4.0);
+    B.comm("tp_all_reduce_cross_entropy", ParallelDim::tp, CollectiveOp::all_reduce, 3 * x.n * 4.0);
     w.head_fwd = B.take();
     Builder G(s, "compute");
     G.memory("cross_entropy_bwd", 2 * x.n * x.V * e, 3 * x.n * x.V);

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "hwmodels/cost_model.hpp"
+#include "hwmodels/cost/cost_model.hpp"
 #include "sim/collectives/collective.hpp"
 #include "sim/training/training_spec.hpp"
 
@@ -14,11 +14,12 @@ namespace foresight::sim {
 struct WorkItem {
   enum class Kind { gemm, attention, memory, comm } kind = Kind::memory;
   std::string name;
-  std::string category = "compute";   // compute items: "compute" or "recompute"; comm: "tp" or "cp"
+  std::string category = "compute";   // compute items: "compute" or "recompute"; comm: the group's name
+  ParallelDim group = ParallelDim::tp;  // comm items: whose communicator
   hw::GemmQuery gemm;
   hw::AttentionQuery attn;
   hw::MemoryOpQuery mem;
-  CollectiveOp op = CollectiveOp::all_reduce;   // comm items; group is `category`
+  CollectiveOp op = CollectiveOp::all_reduce;   // comm items
   double bytes = 0;
   std::vector<int> waits;   // indices of earlier comm items of the same template this item needs
 };

@@ -1,7 +1,7 @@
 #pragma once
 // Closed-form counts for a dense decoder-only transformer: parameters and the FLOP conventions
 // used to report throughput. The planner's per-op FLOPs must add up to these (tested).
-#include "hwmodels/catalog.hpp"
+#include "hwmodels/catalog/catalog.hpp"
 #include "sim/training/training_spec.hpp"
 
 namespace foresight::sim {

@@ -12,16 +12,12 @@
 namespace foresight::sim {
 
 const char* stream_name(int stream) {
-  switch (stream) {
-    case kCompute: return "compute";
-    case kTpStream: return "tp comm";
-    case kCpStream: return "cp comm";
-    case kPpFwdStream: return "pp send fwd";
-    case kPpBwdStream: return "pp send bwd";
-    case kDpGradStream: return "dp grad";
-    case kDpParamStream: return "dp param";
-    default: return "stream";
-  }
+  if (stream == kCompute) return "compute";
+  if (stream == kPpBwdStream) return "pp send bwd";
+  if (stream == kDpParamStream) return "dp param";
+  for (const auto& info : kParallelDimTable)
+    if (info.stream == stream) return info.stream_label;
+  return "stream";
 }
 
 namespace {
@@ -39,6 +35,12 @@ double chunk_params_per_gpu(const TrainingSpec& s, int vstage) {
   // With tied embeddings and pp > 1 the last stage keeps its own copy of the word embeddings.
   if (vstage == last) p += c.final_norm + (s.model.tied_embeddings ? (last > 0 ? c.embedding : 0.0) : c.output);
   return p / s.par.tp;
+}
+
+Placement::Coord stage_coord(int stage) {
+  Placement::Coord c{};
+  c[index(ParallelDim::pp)] = stage;
+  return c;
 }
 
 double grad_comm_bytes(const TrainingSpec& s) {
@@ -80,17 +82,20 @@ struct StepRecord {
 class StageEmitter {
  public:
   StageEmitter(TaskGraph& g, const Placement& pl, int stage, bool replicate_dp) : g_(g) {
-    Placement::Coord c{0, 0, stage, 0};
+    const Placement::Coord c = stage_coord(stage);
     // The other TP/CP positions of this stage run their own DP collectives at the same moments;
     // with a network model that shares links they must exist to compete for bandwidth.
     if (replicate_dp)
-      for (int cp = 0; cp < pl.size("cp"); ++cp)
-        for (int tp = 0; tp < pl.size("tp"); ++tp)
-          if (tp != 0 || cp != 0) sibling_dp_groups_.push_back(pl.group("dp", {tp, cp, stage, 0}));
+      for (int cp = 0; cp < pl.size(ParallelDim::cp); ++cp)
+        for (int tp = 0; tp < pl.size(ParallelDim::tp); ++tp)
+          if (tp != 0 || cp != 0) {
+            Placement::Coord sib = c;
+            sib[index(ParallelDim::tp)] = tp;
+            sib[index(ParallelDim::cp)] = cp;
+            sibling_dp_groups_.push_back(pl.group(ParallelDim::dp, sib));
+          }
     rank_ = pl.global(c);
-    tp_group_ = pl.group("tp", c);
-    cp_group_ = pl.group("cp", c);
-    dp_group_ = pl.group("dp", c);
+    for (const auto& info : kParallelDimTable) groups_[index(info.dim)] = pl.group(info.dim, c);
   }
 
   int rank() const { return rank_; }
@@ -118,10 +123,10 @@ class StageEmitter {
       t.category = w.category;
       if (w.kind == WorkItem::Kind::comm) {
         t.kind = Task::Kind::collective;
-        t.stream = w.category == "tp" ? kTpStream : kCpStream;
+        t.stream = dim_info(w.group).stream;
         t.collective.op = w.op;
         t.collective.bytes = w.bytes;
-        t.collective.ranks = w.category == "tp" ? tp_group_ : cp_group_;
+        t.collective.ranks = groups_[index(w.group)];
         if (last_compute_ >= 0) t.deps.push_back(last_compute_);
         ids[i] = add(std::move(t));
         if (!tt.waited[i]) carry_.push_back(ids[i]);
@@ -160,7 +165,7 @@ class StageEmitter {
       Task t;
       t.kind = Task::Kind::collective;
       t.name = name;
-      t.category = "dp";
+      t.category = dim_name(ParallelDim::dp);
       t.stream = stream;
       t.rank = group.front();
       t.collective.op = op;
@@ -170,14 +175,14 @@ class StageEmitter {
       push(g_, std::move(t));
     }
     first_in_step_ = first_in_step;
-    return collective(name, "dp", stream, op, bytes, dp_group_, std::move(deps));
+    return collective(name, dim_name(ParallelDim::dp), stream, op, bytes, groups_[index(ParallelDim::dp)], std::move(deps));
   }
-  int dp_size() const { return int(dp_group_.size()); }
+  int dp_size() const { return int(groups_[index(ParallelDim::dp)].size()); }
 
  private:
   TaskGraph& g_;
   int rank_ = 0;
-  std::vector<int> tp_group_, cp_group_, dp_group_;
+  PerDim<std::vector<int>> groups_;   // this stage's communicator in each dimension
   std::vector<std::vector<int>> sibling_dp_groups_;
   std::vector<TaskId> carry_;
   TaskId last_compute_ = -1;
@@ -363,9 +368,9 @@ TrainingGraphInfo build_training_graph(const TrainingSpec& s, const hw::ComputeC
         std::vector<TaskId> deps{e.last_compute()};
         deps.insert(deps.end(), e.carry().begin(), e.carry().end());
         e.carry().clear();
-        rec.send = e.collective(step.forward ? "pp_send_activation" : "pp_send_grad", "pp",
+        rec.send = e.collective(step.forward ? "pp_send_activation" : "pp_send_grad", dim_name(ParallelDim::pp),
                                 step.forward ? kPpFwdStream : kPpBwdStream, CollectiveOp::send_recv, boundary_bytes,
-                                {e.rank(), pl.global({0, 0, peer, 0})},
+                                {e.rank(), pl.global(stage_coord(peer))},
                                 deps);
         // Megatron-LM batches each pass's send with the next receive and waits for both before
         // computing on, so a stage's next pass also waits for its own outgoing send.
@@ -402,7 +407,7 @@ TrainingGraphInfo build_training_graph(const TrainingSpec& s, const hw::ComputeC
   TaskId tied = -1;
   if (s.model.tied_embeddings && pp > 1) {
     std::vector<TaskId> deps{emitters[0].last_compute(), emitters[pp - 1].last_compute()};
-    tied = emitters[0].collective("embedding_grad_all_reduce", "pp", kDpGradStream, CollectiveOp::all_reduce,
+    tied = emitters[0].collective("embedding_grad_all_reduce", dim_name(ParallelDim::pp), kDpGradStream, CollectiveOp::all_reduce,
                                   pc.embedding / s.par.tp * grad_comm_bytes(s),
                                   {info.stage_rank[0], info.stage_rank[pp - 1]}, deps);
   }

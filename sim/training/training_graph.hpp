@@ -4,16 +4,25 @@
 // dependencies of the pipeline schedule, DP gradient buckets, ZeRO gathers and the optimizer step.
 #include <vector>
 
-#include "hwmodels/cost_model.hpp"
-#include "sim/engine/executor.hpp"
+#include "hwmodels/cost/cost_model.hpp"
+#include "sim/engine/task_graph.hpp"
 #include "sim/training/pipeline_schedule.hpp"
-#include "sim/training/placement.hpp"
+#include "sim/model/placement.hpp"
 #include "sim/training/training_spec.hpp"
 
 namespace foresight::sim {
 
-enum Stream : int { kCompute = 0, kTpStream = 1, kCpStream = 2, kPpFwdStream = 3, kPpBwdStream = 4, kDpGradStream = 5,
-                    kDpParamStream = 6 };
+// A rank's streams: compute, then each parallel dimension's communication stream from the table;
+// pipeline sends and data parallelism each have a second one.
+enum Stream : int {
+  kCompute = 0,
+  kTpStream = dim_info(ParallelDim::tp).stream,
+  kCpStream = dim_info(ParallelDim::cp).stream,
+  kPpFwdStream = dim_info(ParallelDim::pp).stream,
+  kPpBwdStream = kPpFwdStream + 1,
+  kDpGradStream = dim_info(ParallelDim::dp).stream,
+  kDpParamStream = kDpGradStream + 1,
+};
 const char* stream_name(int stream);
 
 struct TrainingGraphInfo {

@@ -1,7 +1,6 @@
-// JSON and trace output of a training run.
-#include <map>
+// The JSON section and the text report of a training run.
+#include <fmt/format.h>
 
-#include "sim/training/training_graph.hpp"
 #include "sim/training/training_run.hpp"
 
 namespace foresight::sim {
@@ -21,15 +20,7 @@ nlohmann::json to_json(const TrainingResult& r) {
       {"megatron_eq3_tflops_per_gpu", r.megatron_eq3_tflops_per_gpu},
       {"mfu", r.mfu},
       {"peak_flops_per_gpu", r.peak_flops},
-      {"breakdown_s",
-       {{"compute", b.compute},
-        {"recompute", b.recompute},
-        {"exposed_tp", b.exposed_tp},
-        {"exposed_cp", b.exposed_cp},
-        {"exposed_pp", b.exposed_pp},
-        {"exposed_dp", b.exposed_dp},
-        {"bubble", b.bubble},
-        {"optimizer", b.optimizer}}},
+      {"breakdown_s", to_json(b)},
       {"memory_bytes",
        {{"weights", m.weights},
         {"grads", m.grads},
@@ -47,32 +38,36 @@ nlohmann::json to_json(const TrainingResult& r) {
   };
 }
 
-nlohmann::json perfetto_trace(const TaskGraph& graph, const std::vector<TaskTiming>& timings) {
-  using nlohmann::json;
-  json events = json::array();
-  std::map<int, std::map<int, bool>> seen;
-  const auto& tasks = graph.tasks();
-  for (size_t i = 0; i < tasks.size() && i < timings.size(); ++i) {
-    const Task& t = tasks[i];
-    seen[t.rank][t.stream] = true;
-    json ev{{"name", t.name},
-            {"cat", t.category},
-            {"ph", "X"},
-            {"ts", timings[i].start_s * 1e6},
-            {"dur", (timings[i].end_s - timings[i].start_s) * 1e6},
-            {"pid", t.rank},
-            {"tid", t.stream}};
-    if (t.kind == Task::Kind::collective)
-      ev["args"] = {{"op", op_name(t.collective.op)}, {"bytes", t.collective.bytes}, {"ranks", t.collective.ranks.size()}};
-    events.push_back(std::move(ev));
-  }
-  for (const auto& [rank, streams] : seen) {
-    events.push_back({{"name", "process_name"}, {"ph", "M"}, {"pid", rank}, {"args", {{"name", "rank " + std::to_string(rank)}}}});
-    for (const auto& [stream, _] : streams)
-      events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", rank}, {"tid", stream},
-                        {"args", {{"name", stream_name(stream)}}}});
-  }
-  return json{{"traceEvents", events}, {"displayTimeUnit", "ms"}};
+std::string report_text(const TrainingResult& r, const TrainingSpec& spec) {
+  const auto& b = r.breakdown;
+  const auto& m = r.memory;
+  const double t = r.iteration_time_s;
+  auto pct = [t](double x) { return t > 0 ? 100.0 * x / t : 0.0; };
+  std::string s = fmt::format(
+      "training {} on {} GPUs: TP{} PP{} DP{} CP{} VPP{}, {} schedule, micro-batch {}, {} micro-batches\n",
+      spec.model.id.empty() ? "(inline model)" : spec.model.id, spec.par.gpus(),
+      spec.par.tp, spec.par.pp, spec.par.dp, spec.par.cp, spec.par.vpp, spec.schedule, spec.micro_batch,
+      spec.microbatches());
+  s += fmt::format("  iteration time      {:>10.3f} s\n", t);
+  s += fmt::format("  tokens/s            {:>10.0f}\n", r.tokens_per_s);
+  s += fmt::format("  model TFLOP/s/GPU   {:>10.1f}   (6N per token + causal attention)\n", r.model_tflops_per_gpu);
+  s += fmt::format("  Megatron Eq.3       {:>10.1f}   TFLOP/s/GPU (Narayanan et al. 2021 convention)\n",
+                   r.megatron_eq3_tflops_per_gpu);
+  s += fmt::format("  MFU                 {:>10.1f} %\n", 100.0 * r.mfu);
+  s += "  where the time goes (reported rank's compute stream):\n";
+  std::vector<std::pair<std::string, double>> lines{{"compute", b.compute}, {"  of which recompute", b.recompute}};
+  for (const auto& info : kParallelDimTable) lines.emplace_back(info.breakdown_label, b.exposed[index(info.dim)]);
+  lines.emplace_back("pipeline bubble", b.bubble);
+  lines.emplace_back("optimizer", b.optimizer);
+  for (const auto& [name, v] : lines) s += fmt::format("    {:<20} {:>10.4f} s {:>6.1f} %\n", name, v, pct(v));
+  s += fmt::format("  memory per GPU: weights {:.1f} GiB, grads {:.1f} GiB, optimizer {:.1f} GiB, activations {:.1f} GiB, "
+                   "buffers {:.1f} GiB; peak {:.1f} of {:.1f} GiB{}\n",
+                   m.weights / 1073741824.0, m.grads / 1073741824.0, m.optimizer / 1073741824.0,
+                   m.activations / 1073741824.0, m.buffers / 1073741824.0, m.peak / 1073741824.0,
+                   m.capacity / 1073741824.0, m.oom ? "  OUT OF MEMORY" : "");
+  s += fmt::format("  cost model: {}\n", r.cost_model);
+  for (const auto& w : r.warnings) s += "  warning: " + w + "\n";
+  return s;
 }
 
 }  // namespace foresight::sim

@@ -5,94 +5,22 @@
 
 #include <fmt/format.h>
 
-#include "hwmodels/catalog.hpp"
 #include "sim/training/layer_ops.hpp"
 #include "sim/training/model_math.hpp"
 #include "sim/training/training_graph.hpp"
 
 namespace foresight::sim {
 
-TimeBreakdown attribute_time(const TaskGraph& graph, const std::vector<TaskTiming>& timings, int rank) {
-  const auto& tasks = graph.tasks();
-  const size_t n = tasks.size();
-  TimeBreakdown b;
-  // Stream order is an implicit dependency; the critical-path walk needs it explicitly.
-  std::vector<int> stream_prev(n, -1);
-  {
-    std::map<std::pair<int, int>, int> last;
-    for (size_t i = 0; i < n; ++i) {
-      auto [it, fresh] = last.try_emplace({tasks[i].rank, tasks[i].stream}, int(i));
-      if (!fresh) stream_prev[i] = it->second, it->second = int(i);
-    }
-  }
-  auto blocker_of = [&](int i) {
-    int best = stream_prev[i];
-    for (TaskId d : tasks[i].deps)
-      if (best < 0 || timings[d].end_s > timings[best].end_s) best = d;
-    return best;
-  };
-  auto charge = [&](const Task& t, double seconds) {
-    if (t.kind != Task::Kind::collective) b.bubble += seconds;   // waiting for another rank's compute
-    else if (t.category == "tp") b.exposed_tp += seconds;
-    else if (t.category == "cp") b.exposed_cp += seconds;
-    else if (t.category == "pp") b.exposed_pp += seconds;
-    else if (t.category == "dp") b.exposed_dp += seconds;
-    else b.bubble += seconds;
-  };
-  // Idle time [from, to] on the reported compute stream is charged along the chain of whatever
-  // the next task waited for: each link owns the part of the interval it was running.
-  auto attribute_gap = [&](int waiter, double from, double to) {
-    int cur = blocker_of(waiter);
-    while (to > from && cur >= 0) {
-      const double s = std::max(from, timings[cur].start_s);
-      if (to > s) charge(tasks[cur], to - s);
-      to = std::min(to, s);
-      cur = blocker_of(cur);
-    }
-    if (to > from) b.bubble += to - from;
-  };
-  double iteration = 0;
-  int last_task = -1;
-  for (size_t i = 0; i < n; ++i)
-    if (timings[i].end_s >= iteration) iteration = timings[i].end_s, last_task = int(i);
-  double cursor = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const Task& t = tasks[i];
-    if (t.rank != rank || t.stream != kCompute) continue;
-    if (timings[i].start_s > cursor) attribute_gap(int(i), cursor, timings[i].start_s);
-    const double dur = timings[i].end_s - timings[i].start_s;
-    if (t.category == "optimizer") b.optimizer += dur;
-    else b.compute += dur;
-    if (t.category == "recompute") b.recompute += dur;
-    cursor = std::max(cursor, timings[i].end_s);
-  }
-  if (iteration > cursor && last_task >= 0) {
-    // The iteration ends with another rank's or stream's work: charge the chain ending there.
-    const double s = std::max(cursor, timings[last_task].start_s);
-    charge(tasks[last_task], iteration - s);
-    int cur = last_task;
-    double to = s;
-    while (to > cursor && (cur = blocker_of(cur)) >= 0) {
-      const double st = std::max(cursor, timings[cur].start_s);
-      if (to > st) charge(tasks[cur], to - st);
-      to = std::min(to, st);
-    }
-    if (to > cursor) b.bubble += to - cursor;
-  }
-  return b;
-}
-
 TrainingResult run_training(const TrainingSpec& spec, const ClusterInfo& cluster, const hw::ComputeCostModel& cost,
-                            const CollectiveTimer& timer, const GraphRunner* flow_runner, TaskGraph* graph_out,
-                            std::vector<TaskTiming>* timings_out) {
+                            Engine& engine, TaskGraph* graph_out, std::vector<TaskTiming>* timings_out) {
   TaskGraph graph;
   // Analytical collectives are contention-free, so DP peers need no tasks; the flow engine shares
   // links, so every TP/CP position's DP traffic is injected.
-  const TrainingGraphInfo info = build_training_graph(spec, cost, graph, flow_runner != nullptr);
-  std::vector<TaskTiming> timings = flow_runner ? (*flow_runner)(graph) : run_analytical(graph, timer);
+  const TrainingGraphInfo info = build_training_graph(spec, cost, graph, engine.shares_links());
+  std::vector<TaskTiming> timings = run_task_graph(graph, engine);
 
   TrainingResult r;
-  r.fidelity = flow_runner ? "flow" : "analytical";
+  r.fidelity = engine.fidelity();
   r.cost_model = cost.provenance();
   r.tasks = int(graph.tasks().size());
   for (const auto& t : timings) r.iteration_time_s = std::max(r.iteration_time_s, t.end_s);
@@ -101,9 +29,7 @@ TrainingResult run_training(const TrainingSpec& spec, const ClusterInfo& cluster
 
   const double gpus = cluster.total_gpus;
   const double tokens = double(spec.global_batch) * spec.sequence_length;
-  const hw::GpuSpec* gpu = nullptr;
-  if ((cluster.peak_flops <= 0 || cluster.memory_capacity <= 0) && !cluster.gpu_id.empty())
-    gpu = &hw::Catalog::builtin().gpu(cluster.gpu_id);
+  const hw::GpuSpec* gpu = cluster.peak_flops <= 0 || cluster.memory_capacity <= 0 ? cluster.gpu : nullptr;
   // fp16 and bf16 share tensor-core rates; a catalog entry may list only one of them.
   const std::string dtype =
       gpu && !gpu->dense_flops.count(gemm_dtype(spec)) && gemm_dtype(spec) == "fp16" ? "bf16" : gemm_dtype(spec);

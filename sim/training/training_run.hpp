@@ -1,15 +1,17 @@
 #pragma once
-// One training iteration, end to end: plan -> task graph -> execution (analytical or a provided
-// flow executor) -> time, throughput, breakdown and memory.
+// One training iteration, end to end: plan -> task graph -> execution on an engine (analytical or
+// flow) -> time, throughput, breakdown and memory.
 #include <functional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "hwmodels/cost_model.hpp"
-#include "sim/engine/analytical_executor.hpp"
-#include "sim/engine/executor.hpp"
+#include "hwmodels/catalog/catalog.hpp"
+#include "hwmodels/cost/cost_model.hpp"
+#include "sim/engine/engine.hpp"
+#include "sim/engine/task_graph.hpp"
+#include "sim/metrics/time_breakdown.hpp"
 #include "sim/training/memory_model.hpp"
 #include "sim/training/training_spec.hpp"
 
@@ -19,18 +21,10 @@ struct ClusterInfo {
   int total_gpus = 1;
   int gpus_per_node = 8;
   int nvlink_domain = 8;
-  std::string gpu_id;
-  // Taken from the catalog entry of gpu_id when left at 0.
+  const hw::GpuSpec* gpu = nullptr;  // the cluster's GPU (resolved from the scenario's catalog)
+  // Taken from `gpu` when left at 0.
   double peak_flops = 0;        // dense FLOP/s in the GEMM dtype, for MFU
   double memory_capacity = 0;   // bytes
-};
-
-using GraphRunner = std::function<std::vector<TaskTiming>(const TaskGraph&)>;
-
-struct TimeBreakdown {
-  // Seconds on the reported rank's compute stream; they add up to the iteration time.
-  double compute = 0, exposed_tp = 0, exposed_cp = 0, exposed_pp = 0, exposed_dp = 0, bubble = 0, optimizer = 0;
-  double recompute = 0;   // part of `compute` spent recomputing activations
 };
 
 struct TrainingResult {
@@ -52,16 +46,11 @@ struct TrainingResult {
 };
 
 nlohmann::json to_json(const TrainingResult& r);
+std::string report_text(const TrainingResult& r, const TrainingSpec& spec);
 
+// Builds the iteration's task graph and runs it on a fresh `engine`. A flow engine (which shares
+// links) also gets every TP/CP position's DP traffic.
 TrainingResult run_training(const TrainingSpec& spec, const ClusterInfo& cluster, const hw::ComputeCostModel& cost,
-                            const CollectiveTimer& timer, const GraphRunner* flow_runner, TaskGraph* graph_out,
-                            std::vector<TaskTiming>* timings_out);
-
-// Chrome/Perfetto trace events: one process per simulated rank, one thread per stream.
-nlohmann::json perfetto_trace(const TaskGraph& graph, const std::vector<TaskTiming>& timings);
-
-// Attributes the reported rank's compute-stream time to compute, optimizer, exposed communication
-// by kind, and pipeline bubble (exposed for tests and for the flow executor's results).
-TimeBreakdown attribute_time(const TaskGraph& graph, const std::vector<TaskTiming>& timings, int rank);
+                            Engine& engine, TaskGraph* graph_out = nullptr, std::vector<TaskTiming>* timings_out = nullptr);
 
 }  // namespace foresight::sim

@@ -68,7 +68,7 @@ static YamlNode blame(const YamlNode& training, const std::string& dotted) {
 void validate_training(TrainingSpec& s, const YamlNode& t, int total_gpus, int nvlink_domain) {
   const auto& p = s.par;
   const auto& m = s.model;
-  const int64_t product = int64_t(p.tp) * p.pp * p.dp * p.cp;
+  const int64_t product = p.gpus();
   if (product != total_gpus)
     blame(t, "parallelism").fail(fmt::format(
         "tp*pp*dp*cp = {}*{}*{}*{} = {} but the cluster has {} GPUs", p.tp, p.pp, p.dp, p.cp, product, total_gpus));
@@ -112,13 +112,18 @@ void validate_training(TrainingSpec& s, const YamlNode& t, int total_gpus, int n
         p.tp, nvlink_domain));
 }
 
-static std::vector<std::string> parse_order(const YamlNode& node) {
-  std::vector<std::string> order;
-  for (const auto& item : node.items()) order.push_back(item.as_choice({"tp", "cp", "pp", "dp"}));
-  auto sorted = order;
-  std::sort(sorted.begin(), sorted.end());
-  if (sorted != std::vector<std::string>{"cp", "dp", "pp", "tp"})
-    node.fail("must list each of tp, cp, pp, dp exactly once (innermost first)");
+static std::vector<ParallelDim> parse_order(const YamlNode& node) {
+  std::vector<std::string> names;
+  for (const auto& info : kParallelDimTable) names.push_back(info.name);
+  std::vector<ParallelDim> order;
+  PerDim<int> seen{};
+  for (const auto& item : node.items()) {
+    const ParallelDim d = *parse_dim(item.as_choice(names));
+    ++seen[index(d)];
+    order.push_back(d);
+  }
+  for (int n : seen)
+    if (n != 1) node.fail(fmt::format("must list each of {} exactly once (innermost first)", dim_names()));
   return order;
 }
 
@@ -143,12 +148,11 @@ TrainingSpec parse_training(const YamlNode& model, const YamlNode& t, const hw::
   s.micro_batch = t.has("micro_batch") ? t.at("micro_batch").as_positive_int() : 1;
   if (auto v = t.find("precision")) s.precision = v->as_choice({"bf16", "fp16", "fp8"});
   if (auto p = t.find("parallelism")) {
-    p->expect_only({"tp", "pp", "dp", "cp", "vpp", "sequence_parallel", "order", "account_for_embedding_in_pipeline_split",
-                    "account_for_loss_in_pipeline_split"});
-    s.par.tp = read_int(*p, "tp", 1);
-    s.par.pp = read_int(*p, "pp", 1);
-    s.par.dp = read_int(*p, "dp", 1);
-    s.par.cp = read_int(*p, "cp", 1);
+    std::vector<std::string> keys{"vpp", "sequence_parallel", "order", "account_for_embedding_in_pipeline_split",
+                                  "account_for_loss_in_pipeline_split"};
+    for (const auto& info : kParallelDimTable) keys.push_back(info.name);
+    p->expect_only(keys);
+    for (const auto& info : kParallelDimTable) s.par.size(info.dim) = read_int(*p, info.name, 1);
     s.par.vpp = read_int(*p, "vpp", 1);
     s.par.sequence_parallel = read_bool(*p, "sequence_parallel", false);
     s.par.account_for_embedding = read_bool(*p, "account_for_embedding_in_pipeline_split", false);

@@ -5,24 +5,14 @@
 #include <string>
 #include <vector>
 
-#include "hwmodels/catalog.hpp"
-#include "sim/core/yaml_reader.hpp"
+#include "hwmodels/catalog/catalog.hpp"
+#include "core/yaml_reader.hpp"
+#include "sim/model/parallelism.hpp"
+#include "sim/scenario/workload.hpp"
 
 namespace foresight::sim {
 
-struct ParallelismSpec {
-  int tp = 1, pp = 1, dp = 1, cp = 1, vpp = 1;
-  bool sequence_parallel = false;
-  // Placement order, innermost (fastest-varying global index) first.
-  std::vector<std::string> order{"tp", "cp", "pp", "dp"};
-  // Megatron-core's account_for_{embedding,loss}_in_pipeline_split: the embedding / loss count as
-  // one layer each when splitting layers over pipeline stages (how Llama 3 405B fits 126 layers on
-  // 16 stages).
-  bool account_for_embedding = false;
-  bool account_for_loss = false;
-};
-
-struct TrainingSpec {
+struct TrainingSpec : WorkloadSpec {
   hw::ModelSpec model;
   int64_t sequence_length = 0;
   int64_t global_batch = 0;   // sequences per iteration
@@ -37,7 +27,6 @@ struct TrainingSpec {
   // flash: fused attention that never materialises the s x s scores (FlashAttention-2/3).
   // unfused: batched QK^T / PV GEMMs plus softmax and dropout over s x s tensors (Megatron 2021).
   std::string attention_kernel = "flash";
-  std::vector<std::string> warnings;
 
   int64_t microbatches() const { return global_batch / (par.dp * micro_batch); }
   // Layers held by virtual pipeline stage `vstage` (0 .. pp*vpp-1), after embedding/loss accounting.

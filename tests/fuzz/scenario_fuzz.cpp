@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "sim/core/error.hpp"
+#include "core/error.hpp"
 #include "sim/scenario/scenario.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

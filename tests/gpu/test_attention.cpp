@@ -7,7 +7,7 @@
 #include <numeric>
 
 #include "kernels/cudnn_sdpa.hpp"
-#include "tests/gpu/test_support.hpp"
+#include "test_support.hpp"
 
 using namespace foresight;
 using foresight::gputest::DeviceArray;

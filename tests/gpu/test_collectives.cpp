@@ -2,7 +2,7 @@
 // integers are exact in fp32, so the tolerance is zero).
 #include "kernels/collectives.hpp"
 
-#include "tests/gpu/test_support.hpp"
+#include "test_support.hpp"
 
 using namespace foresight;
 using kernels::CollOp;

@@ -1,7 +1,7 @@
 // cuBLASLt GEMM wrapper against a float64 reference, for every dtype and layout it exposes.
 #include "kernels/gemm.hpp"
 
-#include "tests/gpu/test_support.hpp"
+#include "test_support.hpp"
 
 using namespace foresight;
 using foresight::gputest::DeviceArray;

@@ -1,7 +1,7 @@
 // Memory-bound operators and the harness utilities against float64 references.
 #include "kernels/memory_ops.hpp"
 
-#include "tests/gpu/test_support.hpp"
+#include "test_support.hpp"
 
 using namespace foresight;
 using foresight::gputest::DeviceArray;

@@ -12,7 +12,7 @@
 #include <boost/random/uniform_real_distribution.hpp>
 #include <nlohmann/json.hpp>
 
-#include "hwmodels/kernel_work.hpp"
+#include "hwmodels/cost/kernel_work.hpp"
 
 namespace foresight::test {
 

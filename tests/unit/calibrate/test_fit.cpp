@@ -11,7 +11,8 @@
 #include "calibrate/fit/compute_fit.hpp"
 #include "calibrate/fit/fitter.hpp"
 #include "calibrate/fit/kfold.hpp"
-#include "hwmodels/calibrated_cost_model.hpp"
+#include "hwmodels/cost/calibrated_collectives.hpp"
+#include "hwmodels/cost/calibrated_cost_model.hpp"
 #include "synthetic.hpp"
 
 using namespace foresight;
@@ -249,21 +250,21 @@ TEST_CASE("queries outside the calibrated range are flagged, never silently extr
 
 TEST_CASE("collective accessors expose calibrated alpha-beta", "[calibrate][alpha_beta]") {
   const auto& f = fitted();
-  hw::CalibratedCostModel model(f.profile, 989e12, 3.35e12);
-  const auto ab = model.collective("all_reduce", 8);
+  hw::CalibratedCollectives model(f.profile);
+  const auto ab = model.fit("all_reduce", 8);
   REQUIRE(ab);
   // Synthetic truth 10 us + bytes / 200 GB/s with 1.5 % noise on 11 sizes: 5 % covers ~4 sigma.
   CHECK(ab->alpha_s == Approx(10e-6).epsilon(0.05));
   CHECK(ab->beta_Bps == Approx(200e9).epsilon(0.05));
   CHECK(ab->min_bytes == 1024);
-  CHECK_FALSE(model.collective("all_reduce", 16));
-  CHECK_FALSE(model.collective("all_reduce", 8, "ring", "ll"));
-  CHECK(model.collective("all_reduce", 8, "AUTO", "Auto"));  // NCCL's capitalisation is accepted
-  const auto inside = model.collective_time("all_reduce", 8, 3e6);
+  CHECK_FALSE(model.fit("all_reduce", 16));
+  CHECK_FALSE(model.fit("all_reduce", 8, "ring", "ll"));
+  CHECK(model.fit("all_reduce", 8, "AUTO", "Auto"));  // NCCL's capitalisation is accepted
+  const auto inside = model.time("all_reduce", 8, 3e6);
   REQUIRE(inside);
   CHECK_FALSE(inside->extrapolated);
   CHECK(inside->seconds == Approx(10e-6 + 3e6 / 200e9).epsilon(0.05));
-  CHECK(model.collective_time("all_reduce", 8, 64e9)->extrapolated);
+  CHECK(model.time("all_reduce", 8, 64e9)->extrapolated);
 }
 
 TEST_CASE("profile work features use the shared FLOP conventions", "[calibrate][fit]") {

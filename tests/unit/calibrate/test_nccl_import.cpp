@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "calibrate/import/nccl_tests.hpp"
-#include "sim/core/error.hpp"
+#include "core/error.hpp"
 
 using namespace foresight;
 using namespace foresight::calibrate;

@@ -6,9 +6,9 @@
 #include <string>
 
 #include "calibrate/fit/fitter.hpp"
-#include "hwmodels/calibrated_cost_model.hpp"
+#include "hwmodels/cost/calibrated_cost_model.hpp"
 #include "hwmodels/profile.hpp"
-#include "sim/core/error.hpp"
+#include "core/error.hpp"
 #include "synthetic.hpp"
 
 using namespace foresight;

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "sim/core/units.hpp"
+#include "core/units.hpp"
 
 using foresight::units::Dimension;
 using foresight::units::parse;

@@ -4,8 +4,10 @@
 #include <memory>
 #include <string>
 
-#include "hwmodels/cost_model.hpp"
-#include "sim/core/yaml_reader.hpp"
+#include "hwmodels/cost/cost_model.hpp"
+#include "hwmodels/topology/cluster.hpp"
+#include "core/yaml_reader.hpp"
+#include "sim/engine/analytical/analytical_engine.hpp"
 #include "sim/training/training_run.hpp"
 #include "sim/training/training_spec.hpp"
 
@@ -69,10 +71,26 @@ inline sim::ClusterInfo cluster_for(const sim::TrainingSpec& s, double peak = 1e
   c.total_gpus = s.par.tp * s.par.pp * s.par.dp * s.par.cp;
   c.gpus_per_node = 8;
   c.nvlink_domain = 8;
-  c.gpu_id = "test";
   c.peak_flops = peak;
   c.memory_capacity = capacity;
   return c;
+}
+
+// One iteration on the analytical engine with collectives timed by `timer`.
+inline sim::TrainingResult train(const sim::TrainingSpec& s, const sim::ClusterInfo& c, const hw::ComputeCostModel& cost,
+                                 const sim::CollectiveTimer& timer, sim::TaskGraph* graph = nullptr,
+                                 std::vector<sim::TaskTiming>* timings = nullptr) {
+  sim::AnalyticalEngine engine(timer);
+  return sim::run_training(s, c, cost, engine, graph, timings);
+}
+
+// A cluster of the built-in catalog's hardware.
+inline hw::Cluster catalog_cluster(const std::string& system, int nodes) {
+  hw::ClusterSpec spec;
+  spec.system = system;
+  spec.nodes = nodes;
+  hw::resolve_cluster(spec, hw::Catalog::builtin());
+  return hw::Cluster::build(spec);
 }
 
 inline YamlNode yaml(const std::string& text, const std::string& key) {

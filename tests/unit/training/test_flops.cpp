@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "helpers.hpp"
-#include "hwmodels/catalog.hpp"
+#include "hwmodels/catalog/catalog.hpp"
 #include "sim/training/model_math.hpp"
 #include "sim/training/training_graph.hpp"
 

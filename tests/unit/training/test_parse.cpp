@@ -2,7 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "helpers.hpp"
-#include "hwmodels/catalog.hpp"
+#include "hwmodels/catalog/catalog.hpp"
 
 using namespace foresight;
 using namespace foresight::sim;

@@ -9,11 +9,15 @@
 #include <catch2/catch.hpp>
 
 #include "helpers.hpp"
-#include "hwmodels/roofline_cost_model.hpp"
+#include "hwmodels/cost/roofline_cost_model.hpp"
 #include "hwmodels/topology/cluster.hpp"
 #include "sim/collectives/collective_model.hpp"
-#include "sim/engine/flow_executor.hpp"
+#include "sim/engine/analytical/analytical_engine.hpp"
+#include "sim/engine/flow/flow_engine.hpp"
+#include "sim/metrics/perfetto_trace.hpp"
+#include "sim/run/session.hpp"
 #include "sim/scenario/scenario.hpp"
+#include "sim/training/training_graph.hpp"
 #include "sim/training/layer_ops.hpp"
 
 using namespace foresight;
@@ -22,20 +26,19 @@ using namespace foresight::sim;
 namespace {
 
 TrainingResult run_file(const std::string& rel, TaskGraph* g = nullptr, std::vector<TaskTiming>* t = nullptr) {
-  const Scenario sc = load_scenario(std::string(FORESIGHT_SOURCE_DIR) + "/" + rel);
-  REQUIRE(sc.training);
-  const auto& catalog = hw::Catalog::builtin();
-  const hw::Cluster cluster = hw::Cluster::build(sc.cluster, catalog);
-  CollectiveModel model(cluster, NcclParams::defaults());
-  const CollectiveTimer timer = [&model](const CollectiveRequest& r) { return model.estimate(r); };
-  hw::RooflineCostModel cost(cluster.gpu());
-  ClusterInfo info{cluster.gpus(), cluster.gpus_per_node(), cluster.nvlink_domain_size(), cluster.gpu().id, 0, 0};
-  return run_training(*sc.training, info, cost, timer, nullptr, g, t);
+  Scenario sc = load_scenario(std::string(FORESIGHT_SOURCE_DIR) + "/" + rel);
+  REQUIRE(sc.workload_kind == "training");
+  sc.fidelity = Fidelity::analytical;
+  Session session(sc);
+  const hw::Cluster& cluster = session.cluster();
+  ClusterInfo info{cluster.gpus(), cluster.gpus_per_node(), cluster.nvlink_domain_size(), &cluster.gpu(), 0, 0};
+  auto engine = session.engine();
+  return run_training(sc.workload_as<TrainingSpec>(), info, session.compute(), *engine, g, t);
 }
 
 void check_consistent(const TrainingResult& r, bool realistic = true) {
   const auto& b = r.breakdown;
-  CHECK(b.compute + b.exposed_tp + b.exposed_cp + b.exposed_pp + b.exposed_dp + b.bubble + b.optimizer ==
+  CHECK(b.total() ==
         Approx(r.iteration_time_s).epsilon(1e-9));
   CHECK(r.mfu < 1.0);
   if (realistic) CHECK(r.mfu > 0.05);
@@ -48,11 +51,11 @@ struct Row {
 
 std::vector<Row> sc21_rows() {
   std::ifstream csv(std::string(FORESIGHT_VALIDATION_DIR) + "/megatron_sc21_table1.csv");
+  REQUIRE(csv);
   std::vector<Row> rows;
   std::string line;
-  std::getline(csv, line);
   while (std::getline(csv, line)) {
-    if (line.empty() || line[0] == '#') continue;
+    if (line.empty() || line[0] == '#' || line.rfind("params", 0) == 0) continue;  // notes and header
     std::stringstream ss(line);
     std::vector<std::string> f;
     for (std::string x; std::getline(ss, x, ',');) f.push_back(x);
@@ -103,8 +106,8 @@ TEST_CASE("perfetto trace has one track per rank and stream", "[training][scenar
   test::FlopCost cost;
   TaskGraph g;
   std::vector<TaskTiming> t;
-  run_training(s, test::cluster_for(s), cost, test::fake_timer(), nullptr, &g, &t);
-  const auto trace = perfetto_trace(g, t);
+  test::train(s, test::cluster_for(s), cost, test::fake_timer(), &g, &t);
+  const auto trace = perfetto_trace(g, t, [](int st) { return std::string(stream_name(st)); });
   const auto& ev = trace.at("traceEvents");
   size_t complete = 0, threads = 0;
   std::set<int> pids;
@@ -129,16 +132,16 @@ TEST_CASE("context parallelism, ZeRO-3 and fp8 plans", "[training][scenario]") {
     hw::RooflineCostModel cost(g);
     // A slow timer makes every collective longer than the work it could hide behind.
     const CollectiveTimer slow = [](const CollectiveRequest& r) { return CollectiveResult{1e-3 + r.bytes / 1e9, "", ""}; };
-    const auto r = run_training(s, test::cluster_for(s, 989e12), cost, slow, nullptr, nullptr, nullptr);
+    const auto r = test::train(s, test::cluster_for(s, 989e12), cost, slow, nullptr, nullptr);
     check_consistent(r, false);
-    CHECK(r.breakdown.exposed_cp > 0);
-    CHECK(r.breakdown.exposed_tp > 0);
+    CHECK(r.breakdown.exposed_in(ParallelDim::cp) > 0);
+    CHECK(r.breakdown.exposed_in(ParallelDim::tp) > 0);
   }
   SECTION("ZeRO-3 gathers parameters per layer and shards everything") {
     s.zero = 3;
     TaskGraph g;
     test::FlopCost cost;
-    run_training(s, test::cluster_for(s), cost, test::fake_timer(), nullptr, &g, nullptr);
+    test::train(s, test::cluster_for(s), cost, test::fake_timer(), &g, nullptr);
     int gathers = 0, scatters = 0;
     for (const auto& t : g.tasks()) {
       gathers += t.name == "zero3_param_all_gather";
@@ -158,18 +161,18 @@ TEST_CASE("context parallelism, ZeRO-3 and fp8 plans", "[training][scenario]") {
     g.memory_bandwidth = 3.35e12;
     hw::RooflineCostModel cost(g);
     const CollectiveTimer nvlink = [](const CollectiveRequest& r) { return CollectiveResult{5e-6 + r.bytes / 150e9, "", ""}; };
-    const auto base = run_training(s, test::cluster_for(s, 989e12), cost, nvlink, nullptr, nullptr, nullptr);
+    const auto base = test::train(s, test::cluster_for(s, 989e12), cost, nvlink, nullptr, nullptr);
     s.overlap_tp_comm = true;
-    const auto over = run_training(s, test::cluster_for(s, 989e12), cost, nvlink, nullptr, nullptr, nullptr);
+    const auto over = test::train(s, test::cluster_for(s, 989e12), cost, nvlink, nullptr, nullptr);
     check_consistent(over, false);
-    CHECK(over.breakdown.exposed_tp < base.breakdown.exposed_tp);
+    CHECK(over.breakdown.exposed_in(ParallelDim::tp) < base.breakdown.exposed_in(ParallelDim::tp));
     CHECK(over.iteration_time_s < base.iteration_time_s);
     test::FlopCost flops;
-    CHECK(run_training(s, test::cluster_for(s), flops, test::zero_timer(), nullptr, nullptr, nullptr).iteration_time_s ==
+    CHECK(test::train(s, test::cluster_for(s), flops, test::zero_timer(), nullptr, nullptr).iteration_time_s ==
           Approx([&] {
             auto t = s;
             t.overlap_tp_comm = false;
-            return run_training(t, test::cluster_for(t), flops, test::zero_timer(), nullptr, nullptr, nullptr)
+            return test::train(t, test::cluster_for(t), flops, test::zero_timer(), nullptr, nullptr)
                 .iteration_time_s;
           }()).epsilon(1e-9));
   }
@@ -187,19 +190,15 @@ TEST_CASE("flow and analytical executors agree on a contention-free training gra
   // Two DGX A100 nodes, TP inside each node, PP across the two: the representative ranks' flows
   // never share a link, so max-min sharing must reproduce the analytical times; the flow engine adds
   // latency analytically (DESIGN.md), so agreement is to rounding (1e-6 relative).
-  hw::ClusterSpec spec;
-  spec.system = "dgx-a100";
-  spec.nodes = 2;
-  const auto& catalog = hw::Catalog::builtin();
-  const hw::Cluster cluster = hw::Cluster::build(spec, catalog);
+  const hw::Cluster cluster = test::catalog_cluster("dgx-a100", 2);
   CollectiveModel model(cluster, NcclParams::defaults());
-  const CollectiveTimer timer = [&model](const CollectiveRequest& r) { return model.estimate(r); };
   hw::RooflineCostModel cost(cluster.gpu());
   auto s = test::make_spec(test::gpt_model(8, 4096, 32, 51200), 8, 2, 1, 1, 2048, 8, 1);
-  ClusterInfo info{cluster.gpus(), 8, 8, cluster.gpu().id, 0, 0};
-  const auto analytical = run_training(s, info, cost, timer, nullptr, nullptr, nullptr);
-  const GraphRunner flow = [&model](const TaskGraph& g) { return run_flow(g, model); };
-  const auto flowed = run_training(s, info, cost, timer, &flow, nullptr, nullptr);
+  ClusterInfo info{cluster.gpus(), 8, 8, &cluster.gpu(), 0, 0};
+  AnalyticalEngine analytical_engine(model);
+  FlowEngine flow_engine(model);
+  const auto analytical = run_training(s, info, cost, analytical_engine);
+  const auto flowed = run_training(s, info, cost, flow_engine);
   CHECK(flowed.fidelity == "flow");
   CHECK(flowed.iteration_time_s == Approx(analytical.iteration_time_s).epsilon(1e-6));
 }
@@ -210,21 +209,17 @@ TEST_CASE("flow fidelity injects the DP traffic of every TP position", "[trainin
   // can only lengthen exposed DP time. (Ring all-reduces with one GPU per node on separate rails
   // do not actually collide here; a contention case needs the foundation's oversubscribed-fabric
   // scenarios.)
-  hw::ClusterSpec spec;
-  spec.system = "dgx-a100";
-  spec.nodes = 4;
-  const auto& catalog = hw::Catalog::builtin();
-  const hw::Cluster cluster = hw::Cluster::build(spec, catalog);
+  const hw::Cluster cluster = test::catalog_cluster("dgx-a100", 4);
   CollectiveModel model(cluster, NcclParams::defaults());
-  const CollectiveTimer timer = [&model](const CollectiveRequest& r) { return model.estimate(r); };
   hw::RooflineCostModel cost(cluster.gpu());
   auto s = test::make_spec(test::gpt_model(4, 4096, 32, 51200), 8, 1, 4, 1, 2048, 8, 1);
   s.overlap_dp_grad_reduce = false;
-  ClusterInfo info{cluster.gpus(), 8, 8, cluster.gpu().id, 0, 0};
+  ClusterInfo info{cluster.gpus(), 8, 8, &cluster.gpu(), 0, 0};
   TaskGraph ga, gf;
-  const auto analytical = run_training(s, info, cost, timer, nullptr, &ga, nullptr);
-  const GraphRunner flow = [&model](const TaskGraph& g) { return run_flow(g, model); };
-  const auto flowed = run_training(s, info, cost, timer, &flow, &gf, nullptr);
+  AnalyticalEngine analytical_engine(model);
+  FlowEngine flow_engine(model);
+  const auto analytical = run_training(s, info, cost, analytical_engine, &ga);
+  const auto flowed = run_training(s, info, cost, flow_engine, &gf);
   auto dp_tasks = [](const TaskGraph& g) {
     int n = 0;
     for (const auto& t : g.tasks()) n += t.category == "dp";
@@ -232,5 +227,5 @@ TEST_CASE("flow fidelity injects the DP traffic of every TP position", "[trainin
   };
   CHECK(dp_tasks(gf) == 8 * dp_tasks(ga));
   CHECK(flowed.breakdown.compute == Approx(analytical.breakdown.compute).epsilon(1e-9));
-  CHECK(flowed.breakdown.exposed_dp >= analytical.breakdown.exposed_dp * (1 - 1e-6));
+  CHECK(flowed.breakdown.exposed_in(ParallelDim::dp) >= analytical.breakdown.exposed_in(ParallelDim::dp) * (1 - 1e-6));
 }

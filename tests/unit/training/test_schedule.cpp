@@ -2,7 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "helpers.hpp"
-#include "hwmodels/roofline_cost_model.hpp"
+#include "hwmodels/cost/roofline_cost_model.hpp"
 #include "sim/training/layer_ops.hpp"
 #include "sim/training/model_math.hpp"
 #include "sim/training/training_graph.hpp"
@@ -39,7 +39,7 @@ TEST_CASE("pp=1 dp=1: iteration time is the sum of op times", "[training][schedu
   // back to back. Exact up to rounding.
   auto s = test::make_spec(test::llama_model(4, 1024, 16, 4, 2816, 32000), 1, 1, 1, 1, 2048, 4, 1);
   hw::RooflineCostModel cost(a100_like());
-  const auto r = run_training(s, test::cluster_for(s), cost, test::zero_timer(), nullptr, nullptr, nullptr);
+  const auto r = test::train(s, test::cluster_for(s), cost, test::zero_timer(), nullptr, nullptr);
   const MicrobatchWork w = build_microbatch_work(s);
   const double per_mb = sum_template(w.embed_fwd, cost) + s.model.layers * sum_template(w.layer_fwd, cost) +
                         sum_template(w.head_fwd, cost) + sum_template(w.head_bwd, cost) +
@@ -52,7 +52,7 @@ TEST_CASE("pp=1 dp=1: iteration time is the sum of op times", "[training][schedu
 
   // With GEMM-only costs the same run is exactly 6*N_matmul*tokens of work at 1 TFLOP/s.
   test::FlopCost gemm_only;
-  const auto g = run_training(s, test::cluster_for(s), gemm_only, test::zero_timer(), nullptr, nullptr, nullptr);
+  const auto g = test::train(s, test::cluster_for(s), gemm_only, test::zero_timer(), nullptr, nullptr);
   const double tokens = double(s.global_batch) * s.sequence_length;
   CHECK(g.iteration_time_s == Approx(6.0 * count_params(s.model).matmul * tokens * 1e-12).epsilon(1e-9));
 }
@@ -64,17 +64,17 @@ TEST_CASE("pipeline bubble fraction matches the closed forms", "[training][sched
   const int pp = 4, m = 8;
   SECTION("1F1B: (pp-1)/(m+pp-1)") {
     auto s = test::make_spec(test::gpt_model(8, 1024, 16, 64), 1, pp, 1, 1, 1024, m, 1, "1f1b");
-    const auto r = run_training(s, test::cluster_for(s), cost, test::zero_timer(), nullptr, nullptr, nullptr);
+    const auto r = test::train(s, test::cluster_for(s), cost, test::zero_timer(), nullptr, nullptr);
     CHECK(r.breakdown.bubble / r.iteration_time_s == Approx(double(pp - 1) / (m + pp - 1)).epsilon(0.01));
   }
   SECTION("GPipe: same fraction, more memory") {
     auto s = test::make_spec(test::gpt_model(8, 1024, 16, 64), 1, pp, 1, 1, 1024, m, 1, "gpipe");
-    const auto r = run_training(s, test::cluster_for(s), cost, test::zero_timer(), nullptr, nullptr, nullptr);
+    const auto r = test::train(s, test::cluster_for(s), cost, test::zero_timer(), nullptr, nullptr);
     CHECK(r.breakdown.bubble / r.iteration_time_s == Approx(double(pp - 1) / (m + pp - 1)).epsilon(0.01));
   }
   SECTION("interleaved, vpp=2: (pp-1)/(vpp*m+pp-1)") {
     auto s = test::make_spec(test::gpt_model(16, 1024, 16, 64), 1, pp, 1, 1, 1024, m, 1, "interleaved", 2);
-    const auto r = run_training(s, test::cluster_for(s), cost, test::zero_timer(), nullptr, nullptr, nullptr);
+    const auto r = test::train(s, test::cluster_for(s), cost, test::zero_timer(), nullptr, nullptr);
     CHECK(r.breakdown.bubble / r.iteration_time_s == Approx(double(pp - 1) / (2 * m + pp - 1)).epsilon(0.01));
   }
 }
@@ -84,8 +84,8 @@ TEST_CASE("doubling dp with fixed per-replica batch leaves compute time unchange
   hw::RooflineCostModel cost(a100_like());
   auto s2 = test::make_spec(test::gpt_model(8, 2048, 16, 51200), 2, 2, 2, 1, 2048, 16, 1);
   auto s4 = test::make_spec(test::gpt_model(8, 2048, 16, 51200), 2, 2, 4, 1, 2048, 32, 1);
-  const auto r2 = run_training(s2, test::cluster_for(s2), cost, test::fake_timer(), nullptr, nullptr, nullptr);
-  const auto r4 = run_training(s4, test::cluster_for(s4), cost, test::fake_timer(), nullptr, nullptr, nullptr);
+  const auto r2 = test::train(s2, test::cluster_for(s2), cost, test::fake_timer(), nullptr, nullptr);
+  const auto r4 = test::train(s4, test::cluster_for(s4), cost, test::fake_timer(), nullptr, nullptr);
   CHECK(r4.breakdown.compute == Approx(r2.breakdown.compute).epsilon(1e-12));
   CHECK(r4.tokens_per_s == Approx(2 * r2.tokens_per_s).epsilon(0.05));
 }
@@ -97,11 +97,11 @@ TEST_CASE("breakdown adds up to the iteration time", "[training][schedule]") {
   s.par.sequence_parallel = true;
   s.zero = 1;
   s.overlap_dp_grad_reduce = false;
-  const auto r = run_training(s, test::cluster_for(s), cost, test::fake_timer(), nullptr, nullptr, nullptr);
+  const auto r = test::train(s, test::cluster_for(s), cost, test::fake_timer(), nullptr, nullptr);
   const auto& b = r.breakdown;
-  CHECK(b.compute + b.exposed_tp + b.exposed_cp + b.exposed_pp + b.exposed_dp + b.bubble + b.optimizer ==
+  CHECK(b.total() ==
         Approx(r.iteration_time_s).epsilon(1e-9));
-  CHECK(b.exposed_tp > 0);
-  CHECK(b.exposed_dp > 0);   // gradient reduction deliberately not overlapped
+  CHECK(b.exposed_in(ParallelDim::tp) > 0);
+  CHECK(b.exposed_in(ParallelDim::dp) > 0);   // gradient reduction deliberately not overlapped
   CHECK(b.bubble > 0);
 }

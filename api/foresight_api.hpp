@@ -1,0 +1,32 @@
+#pragma once
+// The library's front door for its two shells, the `foresight` command and the Python module:
+// plain strings and JSON in, JSON documents and reports out. Neither shell includes the other, and
+// neither reaches into sim/. Bad input throws foresight::InputError (core/error.hpp).
+#include <string>
+#include <vector>
+
+namespace foresight::api {
+
+struct RunRequest {
+  std::string scenario_path;              // a scenario file, or
+  std::string scenario_text;              // scenario YAML text (used when scenario_path is empty)
+  std::string scenario_name = "<string>"; // how errors name scenario_text
+  std::vector<std::string> overrides;     // "dotted.key=value", as --set
+  std::vector<std::string> catalog_files; // user catalog YAML files, as --catalog
+  std::string profile_path;               // calibrated profile, as --profile
+  std::string trace_path;                 // Perfetto trace to write, as --trace
+};
+
+struct RunResult {
+  std::string json;     // the --json document
+  std::string report;   // the human-readable report
+};
+
+RunResult run(const RunRequest& request);
+
+const std::string& default_scenario_text();
+// The built-in catalog plus `catalog_files`, as a table with sources or as JSON.
+std::string catalog_table(const std::vector<std::string>& catalog_files = {});
+std::string catalog_json(const std::vector<std::string>& catalog_files = {});
+
+}  // namespace foresight::api

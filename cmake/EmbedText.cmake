@@ -1,0 +1,20 @@
+# Writes a .cpp that holds text files as strings, so the CLI and the Python module work from any
+# directory. MODE=catalog: every hwmodels/catalog/*.yaml, keyed by its repository path so errors can
+# still name "hwmodels/catalog/gpus.yaml:12:5". MODE=scenario: the built-in default scenario.
+if(MODE STREQUAL "catalog")
+  file(GLOB files ${SRC_DIR}/hwmodels/catalog/*.yaml)
+  list(SORT files)
+  set(body "#include <string>\n#include <utility>\n#include <vector>\nnamespace foresight::hw {\nconst std::vector<std::pair<std::string, std::string>>& embedded_catalog_files() {\n  static const std::vector<std::pair<std::string, std::string>> files = {\n")
+  foreach(f ${files})
+    file(RELATIVE_PATH rel ${SRC_DIR} ${f})
+    file(READ ${f} content)
+    string(APPEND body "    {\"${rel}\", R\"FSTEXT(${content})FSTEXT\"},\n")
+  endforeach()
+  string(APPEND body "  };\n  return files;\n}\n}  // namespace foresight::hw\n")
+  file(WRITE ${OUT} "${body}")
+elseif(MODE STREQUAL "scenario")
+  file(READ ${SRC_DIR}/scenarios/nccl-allreduce-dgx-h100.yaml default_scenario)
+  file(WRITE ${OUT} "#include <string>\nnamespace foresight::sim {\nconst std::string& default_scenario_text() {\n  static const std::string text = R\"FSTEXT(${default_scenario})FSTEXT\";\n  return text;\n}\n}  // namespace foresight::sim\n")
+else()
+  message(FATAL_ERROR "EmbedText.cmake: MODE must be catalog or scenario")
+endif()

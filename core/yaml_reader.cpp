@@ -1,0 +1,185 @@
+#include "core/yaml_reader.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "core/text_file.hpp"
+
+namespace foresight {
+
+YamlNode::YamlNode(YAML::Node node, std::string path, std::shared_ptr<const YamlSource> source)
+    : node_(std::move(node)), path_(std::move(path)), source_(std::move(source)) {}
+
+SourceLocation YamlNode::location() const {
+  for (const auto& p : source_->overridden)
+    if (path_ == p || path_.rfind(p + ".", 0) == 0 || path_.rfind(p + "[", 0) == 0)
+      return SourceLocation{"--set " + p, 0, 0};
+  const YAML::Mark m = node_.Mark();
+  if (m.line < 0) return SourceLocation{source_->file, 0, 0};
+  return SourceLocation{source_->file, m.line + 1, m.column + 1};
+}
+
+void YamlNode::fail(const std::string& message) const { throw InputError(location(), path_, message); }
+
+static std::string join(const std::string& a, const std::string& b) { return a.empty() ? b : a + "." + b; }
+
+// Mapping keys must be plain names; YAML also allows lists or maps as keys ("? [a]: 1").
+static std::string key_name(const YAML::Node& key, const std::string& parent_path,
+                            const std::shared_ptr<const YamlSource>& source) {
+  if (!key.IsScalar()) YamlNode(key, parent_path, source).fail("mapping keys must be plain names");
+  return key.Scalar();
+}
+
+bool YamlNode::has(const std::string& key) const { return node_.IsMap() && node_[key].IsDefined() && !node_[key].IsNull(); }
+
+YamlNode YamlNode::at(const std::string& key) const {
+  if (!node_.IsMap()) fail("expected a mapping with key '" + key + "'");
+  auto child = node_[key];
+  if (!child.IsDefined() || child.IsNull())
+    throw InputError(location(), join(path_, key), "missing required key");
+  return YamlNode(child, join(path_, key), source_);
+}
+
+std::optional<YamlNode> YamlNode::find(const std::string& key) const {
+  if (!has(key)) return std::nullopt;
+  return YamlNode(node_[key], join(path_, key), source_);
+}
+
+std::vector<YamlNode> YamlNode::items() const {
+  if (!node_.IsSequence()) fail("expected a list");
+  std::vector<YamlNode> out;
+  for (size_t i = 0; i < node_.size(); ++i)
+    out.emplace_back(node_[i], fmt::format("{}[{}]", path_, i), source_);
+  return out;
+}
+
+std::vector<std::pair<std::string, YamlNode>> YamlNode::entries() const {
+  if (!node_.IsMap()) fail("expected a mapping");
+  std::vector<std::pair<std::string, YamlNode>> out;
+  for (auto it = node_.begin(); it != node_.end(); ++it) {
+    const std::string key = key_name(it->first, path_, source_);
+    out.emplace_back(key, YamlNode(it->second, join(path_, key), source_));
+  }
+  return out;
+}
+
+void YamlNode::expect_only(std::initializer_list<const char*> allowed) const {
+  expect_only(std::vector<std::string>(allowed.begin(), allowed.end()));
+}
+
+void YamlNode::expect_only(const std::vector<std::string>& allowed) const {
+  if (!node_.IsMap()) fail("expected a mapping");
+  for (auto it = node_.begin(); it != node_.end(); ++it) {
+    const std::string key = key_name(it->first, path_, source_);
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      std::string list;
+      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      YamlNode bad(it->first, join(path_, key), source_);
+      bad.fail("unknown key; expected one of: " + list);
+    }
+  }
+}
+
+std::string YamlNode::as_string() const {
+  if (!node_.IsScalar()) fail("expected a single value");
+  return node_.Scalar();
+}
+
+double YamlNode::as_double() const {
+  const std::string s = as_string();
+  try {
+    return units::parse(s, units::Dimension::count);
+  } catch (const std::invalid_argument& e) {
+    fail(e.what());
+  }
+}
+
+long long YamlNode::as_int() const {
+  const double v = as_double();
+  if (v != std::floor(v) || std::fabs(v) > 9.0e15) fail(fmt::format("expected an integer, got '{}'", as_string()));
+  return static_cast<long long>(v);
+}
+
+long long YamlNode::as_positive_int() const {
+  const long long v = as_int();
+  if (v <= 0) fail(fmt::format("must be a positive integer, got {}", v));
+  return v;
+}
+
+bool YamlNode::as_bool() const {
+  const std::string s = as_string();
+  if (s == "true" || s == "yes" || s == "on") return true;
+  if (s == "false" || s == "no" || s == "off") return false;
+  fail("expected true or false, got '" + s + "'");
+}
+
+double YamlNode::as_quantity(units::Dimension dim) const {
+  try {
+    const double v = units::parse(as_string(), dim);
+    if (v < 0) fail("must not be negative");
+    return v;
+  } catch (const std::invalid_argument& e) {
+    fail(e.what());
+  }
+}
+
+std::string YamlNode::as_choice(const std::vector<std::string>& choices) const {
+  const std::string s = as_string();
+  if (std::find(choices.begin(), choices.end(), s) != choices.end()) return s;
+  std::string list;
+  for (const auto& c : choices) list += (list.empty() ? "" : ", ") + c;
+  fail(fmt::format("'{}' is not one of: {}", s, list));
+}
+
+static InputError parse_error(const std::string& file, const YAML::Exception& e) {
+  return InputError(SourceLocation{file, e.mark.line + 1, e.mark.column + 1}, "", "YAML syntax error: " + e.msg);
+}
+
+YAML::Node load_yaml_string(const std::string& text, const std::string& name) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw parse_error(name, e);
+  }
+}
+
+YAML::Node load_yaml_file(const std::string& path) { return load_yaml_string(read_text_file(path), path); }
+
+std::set<std::string> apply_overrides(YAML::Node& root, const std::vector<std::string>& assignments) {
+  std::set<std::string> paths;
+  for (const auto& a : assignments) {
+    const auto eq = a.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw InputError(SourceLocation{"--set", 0, 0}, a, "expected key.path=value");
+    const std::string key = a.substr(0, eq);
+    const std::string value = a.substr(eq + 1);
+    std::vector<std::string> parts;
+    std::stringstream ss(key);
+    for (std::string p; std::getline(ss, p, '.');) {
+      if (p.empty()) throw InputError(SourceLocation{"--set", 0, 0}, key, "empty component in key path");
+      parts.push_back(p);
+    }
+    if (!root.IsMap()) throw InputError(SourceLocation{"--set", 0, 0}, key, "scenario is not a mapping");
+    // yaml-cpp nodes are handles: walking with operator[] on copies mutates the shared tree.
+    std::vector<YAML::Node> chain{root};
+    for (size_t i = 0; i + 1 < parts.size(); ++i) {
+      YAML::Node next = chain.back()[parts[i]];
+      if (!next.IsDefined() || next.IsNull()) {
+        chain.back()[parts[i]] = YAML::Node(YAML::NodeType::Map);
+        next = chain.back()[parts[i]];
+      } else if (!next.IsMap()) {
+        throw InputError(SourceLocation{"--set", 0, 0}, key,
+                         "'" + parts[i] + "' holds a single value, not a mapping");
+      }
+      chain.push_back(next);
+    }
+    chain.back()[parts.back()] = load_yaml_string(value, "--set " + key);
+    paths.insert(key);
+  }
+  return paths;
+}
+
+}  // namespace foresight

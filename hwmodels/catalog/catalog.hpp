@@ -1,0 +1,110 @@
+#pragma once
+// The hardware catalog: GPUs, systems, NICs, switches and transformer models as data, loaded from the
+// YAML files in hwmodels/catalog/ (embedded in the library at build time). Every numeric field was
+// read from a {value, source} pair; sources_ keeps the source text per field for `foresight catalog`.
+#include <map>
+#include <string>
+#include <vector>
+
+namespace foresight {
+class YamlNode;
+}
+
+namespace foresight::hw {
+
+// field name -> source text, e.g. "memory_bandwidth" -> "NVIDIA H100 datasheet (2023)"
+using SourceMap = std::map<std::string, std::string>;
+
+struct GpuSpec {
+  std::string id, name, architecture;
+  int sm_count = 0;
+  double memory_capacity = 0;     // bytes
+  double memory_bandwidth = 0;    // bytes/s
+  int nvlink_generation = 0;
+  double nvlink_bandwidth = 0;    // bytes/s per direction per GPU, all links together
+  std::map<std::string, double> dense_flops;  // dtype ("fp64","tf32","bf16","fp16","fp8","fp4") -> FLOP/s
+  double boost_clock = 0;         // Hz
+  double tdp = 0;                 // W
+  SourceMap sources;
+  double peak_flops(const std::string& dtype) const;  // throws InputError if dtype is unsupported
+};
+
+struct SystemSpec {
+  std::string id, name, gpu;
+  int gpus_per_node = 0;
+  int nvlink_domain = 0;          // GPUs sharing one NVLink/NVSwitch domain (72 for GB200 NVL72)
+  bool nvswitch = false;
+  bool nvls = false;              // NVLink SHARP (in-switch reduction)
+  int nics_per_node = 0;          // scale-out NICs for GPU traffic
+  std::vector<std::string> supported_nics;
+  std::string default_nic;
+  double pcie_bandwidth = 0;      // bytes/s per direction, GPU<->NIC path
+  double nvlink_latency = 0;      // s, one GPU->NVSwitch->GPU hop
+  SourceMap sources;
+};
+
+struct NicSpec {
+  std::string id, name, protocol;  // protocol: infiniband | roce
+  double bandwidth = 0;            // bytes/s per direction
+  double latency = 0;              // s, NIC-to-NIC through one switch
+  SourceMap sources;
+};
+
+struct SwitchSpec {
+  std::string id, name, protocol;  // infiniband | roce | nvlink
+  int radix = 0;
+  double port_speed = 0;           // bytes/s per direction
+  double latency = 0;              // s, port-to-port
+  SourceMap sources;
+};
+
+struct ModelSpec {
+  std::string id, name;
+  int layers = 0, hidden = 0, heads = 0, kv_heads = 0, ffn_hidden = 0, vocab = 0;
+  int head_dim = 0;                // hidden / heads unless the paper states otherwise
+  std::string activation;          // gelu | swiglu
+  std::string norm;                // layernorm | rmsnorm
+  bool tied_embeddings = false;
+  double published_params = 0;     // parameter count the paper states
+  SourceMap sources;
+};
+
+class Catalog {
+ public:
+  static const Catalog& builtin();                         // the embedded catalog, loaded once
+  static Catalog from_directory(const std::string& dir);   // a catalog of only these files
+  // This catalog plus user catalog files (scenario `catalog:` or --catalog): new GPUs, systems,
+  // NICs, switches and models with every number sourced; redefining an id is a located error.
+  Catalog with_files(const std::vector<std::string>& paths) const;
+
+  const GpuSpec& gpu(const std::string& id) const;         // unknown id -> InputError listing ids
+  const SystemSpec& system(const std::string& id) const;
+  const NicSpec& nic(const std::string& id) const;
+  const SwitchSpec& switch_(const std::string& id) const;
+  const ModelSpec& model(const std::string& id) const;
+  bool has_model(const std::string& id) const;
+
+  const std::map<std::string, GpuSpec>& gpus() const { return gpus_; }
+  const std::map<std::string, SystemSpec>& systems() const { return systems_; }
+  const std::map<std::string, NicSpec>& nics() const { return nics_; }
+  const std::map<std::string, SwitchSpec>& switches() const { return switches_; }
+  const std::map<std::string, ModelSpec>& models() const { return models_; }
+
+  // Loads one catalog file's text; `name` appears in error messages. Systems are checked against
+  // the GPUs and NICs known so far (earlier files and this one).
+  void load_text(const std::string& text, const std::string& name);
+  void validate_references() const;  // systems name known GPUs and NICs
+
+ private:
+  std::map<std::string, GpuSpec> gpus_;
+  std::map<std::string, SystemSpec> systems_;
+  std::map<std::string, NicSpec> nics_;
+  std::map<std::string, SwitchSpec> switches_;
+  std::map<std::string, ModelSpec> models_;
+};
+
+// Parses one model mapping (catalog entry or a scenario's inline `model:`); sources resolves keys.
+ModelSpec read_model_spec(const std::string& id, const YamlNode& node,
+                          const std::map<std::string, std::string>& sources);
+
+}  // namespace foresight::hw

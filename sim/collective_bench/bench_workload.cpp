@@ -1,0 +1,61 @@
+#include "sim/collective_bench/bench_workload.hpp"
+
+#include <fmt/format.h>
+
+#include "sim/collective_bench/collective_bench.hpp"
+#include "sim/metrics/perfetto_trace.hpp"
+#include "sim/run/session.hpp"
+
+namespace foresight::sim {
+
+namespace {
+
+struct BenchOutcome : WorkloadResult {
+  std::vector<BenchRow> rows;
+  std::string text;
+  std::string profile_note;
+
+  void write(nlohmann::json& doc) const override {
+    if (!profile_note.empty()) doc["provenance"]["collective_profile"] = profile_note;
+    doc["collectives"] = bench_rows_json(rows);
+  }
+  std::string report() const override { return text; }
+};
+
+class CollectiveBenchWorkload final : public Workload {
+ public:
+  std::string kind() const override { return "collective-bench"; }
+  std::vector<std::string> sections() const override { return {}; }
+
+  std::shared_ptr<const WorkloadSpec> parse(const ParseContext& ctx) const override {
+    return std::make_shared<CollectiveBenchSpec>(parse_collective_bench(ctx.root.at("workload"), ctx.total_gpus));
+  }
+
+  std::unique_ptr<WorkloadResult> run(Session& session, const WorkloadSpec& base) const override {
+    const auto& spec = dynamic_cast<const CollectiveBenchSpec&>(base);
+    auto out = std::make_unique<BenchOutcome>();
+    for (const auto& w : spec.warnings) out->text += "warning: " + w + "\n";
+    const auto engine = session.engine();
+    std::vector<TaskTiming> timings;
+    out->rows = run_collective_bench(spec, session.collectives(), *engine, &timings);
+    if (const auto* measured = session.measured_collectives()) {
+      const int replaced = apply_calibrated_collectives(*measured, spec, session.cluster().system().id, out->rows);
+      out->profile_note = fmt::format("{}: {} of {} rows timed from measured collectives",
+                                      session.options().profile_path, replaced, out->rows.size());
+    }
+    out->text += format_bench_table(out->rows, spec.dtype);
+    const std::string& trace = session.options().trace_path;
+    if (!trace.empty()) {
+      const TaskGraph graph = collective_bench_graph(spec);
+      write_trace(perfetto_trace(graph, timings, [](int) { return std::string("collectives"); }), trace);
+      out->text += fmt::format("trace: {} ({} collectives)\n", trace, graph.tasks().size());
+    }
+    return out;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Workload> make_collective_bench_workload() { return std::make_unique<CollectiveBenchWorkload>(); }
+
+}  // namespace foresight::sim

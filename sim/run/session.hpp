@@ -1,0 +1,55 @@
+#pragma once
+// Everything a workload runs on, built once from a resolved scenario: its catalog, the cluster,
+// the collective model (tuner and analytical network), the compute cost model (datasheet roofline,
+// or a calibrated profile), and engines of the scenario's fidelity.
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "hwmodels/cost/calibrated_collectives.hpp"
+#include "hwmodels/cost/cost_model.hpp"
+#include "hwmodels/topology/cluster.hpp"
+#include "sim/collectives/collective_model.hpp"
+#include "sim/engine/engine.hpp"
+#include "sim/scenario/scenario.hpp"
+
+namespace foresight::sim {
+
+struct RunOptions {
+  std::string profile_path;   // calibrated profile; empty = datasheet roofline
+  std::string trace_path;     // write a Perfetto/Chrome trace of the simulated timeline
+};
+
+class Session {
+ public:
+  Session(Scenario scenario, RunOptions options = {});
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  const Scenario& scenario() const { return scenario_; }
+  const RunOptions& options() const { return options_; }
+  const hw::Catalog& catalog() const { return *scenario_.catalog; }
+  const hw::Cluster& cluster() const { return cluster_; }
+  CollectiveModel& collectives() { return collectives_; }
+
+  // The compute cost model: the roofline, or the --profile profile with the GPU's roofline where the
+  // profile has no fit. Built on first use.
+  const hw::ComputeCostModel& compute();
+  // The profile's measured collectives, when a profile was given.
+  const hw::CalibratedCollectives* measured_collectives();
+  // A fresh engine of the scenario's fidelity (an engine runs once).
+  std::unique_ptr<Engine> engine();
+
+ private:
+  const hw::Profile* profile();
+
+  Scenario scenario_;
+  RunOptions options_;
+  hw::Cluster cluster_;
+  CollectiveModel collectives_;
+  std::optional<hw::Profile> profile_;
+  std::unique_ptr<hw::ComputeCostModel> compute_;
+  std::unique_ptr<hw::CalibratedCollectives> measured_;
+};
+
+}  // namespace foresight::sim

@@ -1,0 +1,67 @@
+#include "sim/training/training_workload.hpp"
+
+#include <fmt/format.h>
+
+#include "sim/metrics/perfetto_trace.hpp"
+#include "sim/run/session.hpp"
+#include "sim/training/training_graph.hpp"
+#include "sim/training/training_run.hpp"
+
+namespace foresight::sim {
+
+namespace {
+
+struct TrainingOutcome : WorkloadResult {
+  TrainingResult result;
+  std::string report_text;
+  std::string compute_provenance;
+
+  void write(nlohmann::json& doc) const override {
+    doc["training"] = to_json(result);
+    doc["provenance"]["compute_model"] = compute_provenance;
+  }
+  std::string report() const override { return report_text; }
+};
+
+class TrainingWorkload final : public Workload {
+ public:
+  std::string kind() const override { return "training"; }
+  std::vector<std::string> sections() const override { return {"model", "training"}; }
+  std::string primary_section() const override { return "training"; }
+
+  std::shared_ptr<const WorkloadSpec> parse(const ParseContext& ctx) const override {
+    if (auto w = ctx.root.find("workload")) w->expect_only({"kind"});
+    return std::make_shared<TrainingSpec>(
+        parse_training(ctx.root.at("model"), ctx.root.at("training"), ctx.catalog, ctx.total_gpus, ctx.nvlink_domain));
+  }
+
+  std::unique_ptr<WorkloadResult> run(Session& session, const WorkloadSpec& base) const override {
+    const auto& spec = dynamic_cast<const TrainingSpec&>(base);
+    const hw::Cluster& cluster = session.cluster();
+    ClusterInfo info;
+    info.total_gpus = cluster.gpus();
+    info.gpus_per_node = cluster.gpus_per_node();
+    info.nvlink_domain = cluster.nvlink_domain_size();
+    info.gpu = &cluster.gpu();
+    const hw::ComputeCostModel& cost = session.compute();
+    const auto engine = session.engine();
+    TaskGraph graph;
+    std::vector<TaskTiming> timings;
+    auto out = std::make_unique<TrainingOutcome>();
+    out->result = run_training(spec, info, cost, *engine, &graph, &timings);
+    out->compute_provenance = cost.provenance();
+    out->report_text = report_text(out->result, spec);
+    const std::string& trace = session.options().trace_path;
+    if (!trace.empty()) {
+      write_trace(perfetto_trace(graph, timings, [](int s) { return std::string(stream_name(s)); }), trace);
+      out->report_text += fmt::format("  trace: {} ({} tasks)\n", trace, graph.tasks().size());
+    }
+    return out;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Workload> make_training_workload() { return std::make_unique<TrainingWorkload>(); }
+
+}  // namespace foresight::sim
