@@ -2,14 +2,19 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cerrno>
 #include <deque>
 #include <map>
 #include <stdexcept>
 #include <string>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 #include <simgrid/s4u.hpp>
 
+#include "sim/engine/flow/phase_split.hpp"
 #include "sim/network/flow_platform.hpp"
 
 namespace foresight::sim::flow {
@@ -26,6 +31,13 @@ namespace s4u = simgrid::s4u;
 // sendto, 14-20 s with mailboxes). Mailboxes are named by an in-flight slot, reused once its phase
 // ends, so concurrent collectives never match each other's messages.
 constexpr size_t kSendtoLimit = 2048;
+
+// A phase with more transfers than this that runs alone is split into independent parts
+// (phase_split.hpp), each simulated in a process forked from this one at the phase's start, at
+// most one per CPU at a time; the phase lasts as long as the slowest part. Below it, one
+// simulation is cheaper than the forks.
+constexpr size_t kSplitMinTransfers = 4096;
+constexpr int kSplitMaxGroups = 16;
 
 class SlotPool {
  public:
@@ -79,6 +91,72 @@ void run_with_mailboxes(const FlowPlatform& platform, const std::vector<Transfer
   for (auto& a : actors) a->join();
 }
 
+void run_transfers(const FlowPlatform& platform, const std::vector<Transfer>& transfers, SlotPool& slots) {
+  if (transfers.size() <= kSendtoLimit) {
+    run_with_sendto(platform, transfers);
+  } else {
+    const int slot = slots.acquire();
+    run_with_mailboxes(platform, transfers, slot);
+    slots.release(slot);
+  }
+}
+
+bool read_all(int fd, void* data, size_t size) {
+  auto* p = static_cast<char*>(data);
+  while (size > 0) {
+    const ssize_t r = ::read(fd, p, size);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    p += r;
+    size -= static_cast<size_t>(r);
+  }
+  return true;
+}
+
+// Simulates each group in a child of this process, which continues this very simulation from the
+// phase's start with only its group's flows, and returns the clock when the last group finished.
+double run_split(const FlowPlatform& platform, const std::vector<std::vector<Transfer>>& groups, SlotPool& slots) {
+  const int jobs = std::max(1, static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN)));
+  struct Job {
+    pid_t pid;
+    int fd;
+  };
+  std::deque<Job> running;
+  double latest = s4u::Engine::get_clock();
+  bool failed = false;
+  auto collect = [&] {
+    const Job j = running.front();
+    running.pop_front();
+    double end = 0;
+    if (read_all(j.fd, &end, sizeof end)) latest = std::max(latest, end);
+    else failed = true;
+    ::close(j.fd);
+    int status = 0;
+    ::waitpid(j.pid, &status, 0);
+    failed = failed || !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+  };
+  std::fflush(nullptr);
+  for (const auto& group : groups) {
+    int fds[2];
+    if (::pipe(fds) != 0) throw std::runtime_error("flow engine: pipe failed");
+    const pid_t pid = ::fork();
+    if (pid < 0) throw std::runtime_error("flow engine: fork failed");
+    if (pid == 0) {
+      ::close(fds[0]);
+      run_transfers(platform, group, slots);
+      const double end = s4u::Engine::get_clock();
+      const bool ok = ::write(fds[1], &end, sizeof end) == static_cast<ssize_t>(sizeof end);
+      _exit(ok ? 0 : 3);
+    }
+    ::close(fds[1]);
+    running.push_back({pid, fds[0]});
+    if (static_cast<int>(running.size()) >= jobs) collect();
+  }
+  while (!running.empty()) collect();
+  if (failed) throw std::runtime_error("flow engine: a phase part's simulation process died");
+  return latest;
+}
+
 class Simulation {
  public:
   Simulation(ActivityGraph& graph, std::unordered_set<ActivityId>& watched, CollectiveModel& model,
@@ -93,12 +171,17 @@ class Simulation {
  private:
   void run_phase(const Phase& phase) {
     const double start = s4u::Engine::get_clock();
-    if (phase.transfers.size() <= kSendtoLimit) {
-      run_with_sendto(platform_, phase.transfers);
+    // Alone: no other activity is in flight, and none can start before this one ends (activities
+    // start only when others complete), so nothing else can share this phase's links.
+    const bool alone = in_flight_ == 1;
+    PhaseSplit split;
+    if (alone && phase.transfers.size() > kSplitMinTransfers)
+      split = split_phase(phase.transfers, model_.cluster(), kSplitMaxGroups);
+    if (split.groups.size() > 1 || split.distinct < split.components) {
+      const double end = run_split(platform_, split.groups, slots_);
+      if (end > start) s4u::this_actor::sleep_until(end);
     } else {
-      const int slot = slots_.acquire();
-      run_with_mailboxes(platform_, phase.transfers, slot);
-      slots_.release(slot);
+      run_transfers(platform_, phase.transfers, slots_);
     }
     const double bandwidth_time = s4u::Engine::get_clock() - start;
     const double extra = bandwidth_time * (phase.pipeline_factor - 1.0) + phase.latency_s;
@@ -119,6 +202,7 @@ class Simulation {
 
   void launch(ActivityId id) {
     graph_[id].started = true;
+    ++in_flight_;
     s4u::Actor::create("activity", platform_.control(), [this, id] {
       graph_[id].start = s4u::Engine::get_clock();
       const ActivityRecord r = graph_[id];
@@ -136,6 +220,7 @@ class Simulation {
           break;
       }
       std::vector<ActivityId> ready;
+      --in_flight_;
       graph_.complete(id, s4u::Engine::get_clock(), ready);
       for (ActivityId next : ready) launch(next);
       if (watched_.count(id)) report(id);
@@ -174,6 +259,7 @@ class Simulation {
   const Channel& channel_;
   SlotPool slots_;
   std::vector<std::unique_ptr<CollectivePlan>> request_plans_;
+  int in_flight_ = 0;   // activities started and not yet completed
 };
 
 }  // namespace
