@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the nccl-tests logs used by tests/unit/calibrate, in nccl-tests' exact stdout format.
 
-all_reduce_perf_h100_8gpu.log: the busbw values of ../../../../shared/validation/nccl_allreduce_h100_1node.csv
+all_reduce_perf_h100_8gpu.log: the busbw values of ../validation/nccl_allreduce_h100_1node.csv
 (Azure ND H100 v5, NCCL 2.18.5), turned into times with busbw = algbw * 2(n-1)/n and algbw = bytes / time.
 Only the CSV's sizes are listed. In-place times are the out-of-place times +1 % (nccl-tests prints both).
 all_gather_perf_h100_8gpu.log: synthetic (t = 18 us + bytes / 330 GB/s * (1 + 64 KiB / bytes)^0.1), run
@@ -88,7 +88,7 @@ def all_gather():
 
 
 def main():
-    csv_path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "../../../../shared/validation/nccl_allreduce_h100_1node.csv")
+    csv_path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "../validation/nccl_allreduce_h100_1node.csv")
     ar = all_reduce(csv_path)
     with open(os.path.join(HERE, "all_reduce_perf_h100_8gpu.log"), "w") as f:
         f.write("\n".join(ar) + "\n")
