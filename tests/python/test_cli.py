@@ -57,3 +57,17 @@ def test_calibrate_run_without_a_gpu_says_so():
     r = run(CALIBRATE, "run", "--out", os.devnull)
     assert r.returncode in (2, 3)  # 2: built without CUDA; 3: built with CUDA, no GPU present
     assert "GPU" in r.stderr or "CUDA" in r.stderr
+
+
+def test_cli_catalog_flag_adds_hardware():
+    gh200 = os.path.join(ROOT, "scenarios", "catalogs", "gh200.yaml")
+    base = [BIN, "run", os.path.join(ROOT, "scenarios", "nccl-allreduce-dgx-h100.yaml"), "--json",
+            "--set", "cluster.system=gh200-nvl32", "--set", "cluster.nodes=32", "--set", "workload.ranks=32",
+            "--set", "fidelity=analytical"]
+    bad = subprocess.run(base, capture_output=True, text=True)
+    assert bad.returncode == 2 and "unknown system 'gh200-nvl32'" in bad.stderr
+    ok = subprocess.run(base + ["--catalog", gh200], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["cluster"]["gpu"] == "gh200-96gb"
+    listed = subprocess.run([BIN, "catalog", "--catalog", gh200], capture_output=True, text=True)
+    assert listed.returncode == 0 and "gh200-96gb" in listed.stdout

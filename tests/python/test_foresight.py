@@ -67,3 +67,17 @@ def test_sweep_over_a_grid_records_invalid_plans():
     assert list(zip(ok["training.parallelism.tp"], ok["training.parallelism.pp"])) == [(4, 8), (8, 4)]
     assert (ok["iteration_time_s"] > 0).all()
     assert frame["error"].dropna().str.contains("training.parallelism").all()
+
+
+def test_user_catalog_files_from_python():
+    root = os.path.join(os.path.dirname(__file__), "..", "..")
+    gh200 = os.path.join(root, "scenarios", "catalogs", "gh200.yaml")
+    r = foresight.run(os.path.join(root, "scenarios", "nccl-allreduce-dgx-h100.yaml"),
+                      set={"cluster.system": "gh200-nvl32", "cluster.nodes": 32, "workload.ranks": 32,
+                           "fidelity": "analytical", "workload.sizes.max": "4MiB"},
+                      catalog=gh200)
+    assert r["cluster"]["gpu"] == "gh200-96gb"
+    assert "gh200-96gb" in foresight.catalog(gh200)["gpus"]
+    with pytest.raises(foresight.InputError):
+        foresight.run(os.path.join(root, "scenarios", "nccl-allreduce-dgx-h100.yaml"),
+                      set={"cluster.system": "gh200-nvl32"})

@@ -93,3 +93,23 @@ TEST_CASE("the built-in default scenario loads") {
   CHECK(s.workload_as<sim::CollectiveBenchSpec>().sizes().front() == 1024.0);
   CHECK(s.workload_as<sim::CollectiveBenchSpec>().sizes().back() == 8589934592.0);
 }
+
+TEST_CASE("a user catalog file adds a system the scenario then uses") {
+  const std::string root = FORESIGHT_SOURCE_DIR;
+  // The scenario names its catalog file relative to itself.
+  const auto s = sim::load_scenario(root + "/scenarios/nccl-allreduce-gh200-nvl32.yaml");
+  CHECK(s.cluster.system_spec.id == "gh200-nvl32");
+  CHECK(s.cluster.gpu_spec.memory_bandwidth == 4e12);
+  CHECK(s.cluster.gpu_spec.sources.at("memory_bandwidth").find("GH200") != std::string::npos);
+  CHECK(s.catalog->has_model("llama3-70b"));  // the built-in catalog is still there
+  // The same hardware through --catalog, from a scenario that does not name the file.
+  sim::LoadOptions options;
+  options.overrides = {"cluster.system=gh200-nvl32", "cluster.nodes=32", "workload.ranks=32"};
+  options.catalog_files = {root + "/scenarios/catalogs/gh200.yaml"};
+  const auto t = sim::load_scenario_text(sim::default_scenario_text(), "default", options);
+  CHECK(t.cluster.gpu_spec.id == "gh200-96gb");
+  CHECK(error_of(sim::default_scenario_text(), {"cluster.system=gh200-nvl32"}).find("unknown system 'gh200-nvl32'") !=
+        std::string::npos);
+  CHECK(error_of(replace(kGood, "seed: 3", "seed: 3\ncatalog: [missing.yaml]")) ==
+        "s.yaml:3:11: 'catalog[0]': no catalog file at missing.yaml");
+}
