@@ -14,6 +14,8 @@ RunResult run(const RunRequest& r) {
   sim::RunOptions options;
   options.profile_path = r.profile_path;
   options.trace_path = r.trace_path;
+  options.requests_path = r.requests_path;
+  options.max_rate_attainment = r.max_rate;
   const sim::RunOutput out = sim::run_scenario(scenario, options);
   return RunResult{out.document.dump(2), out.report};
 }

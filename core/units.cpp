@@ -35,6 +35,7 @@ const std::vector<UnitEntry>& table(Dimension d) {
       {"FLOP/s", 1.0}, {"GFLOP/s", 1e9}, {"TFLOP/s", 1e12}, {"PFLOP/s", 1e15}};
   static const std::vector<UnitEntry> frequency = {{"Hz", 1.0}, {"MHz", 1e6}, {"GHz", 1e9}};
   static const std::vector<UnitEntry> power = {{"W", 1.0}, {"kW", 1e3}};
+  static const std::vector<UnitEntry> rate = {{"/s", 1.0}, {"/min", 1.0 / 60}, {"/h", 1.0 / 3600}};
   static const std::vector<UnitEntry> none = {};
   switch (d) {
     case Dimension::bytes: return bytes;
@@ -43,6 +44,7 @@ const std::vector<UnitEntry>& table(Dimension d) {
     case Dimension::flop_rate: return flop_rate;
     case Dimension::frequency: return frequency;
     case Dimension::power: return power;
+    case Dimension::rate: return rate;
     case Dimension::count: return none;
   }
   return none;
@@ -74,6 +76,7 @@ const char* dimension_name(Dimension d) {
     case Dimension::flop_rate: return "a FLOP rate";
     case Dimension::frequency: return "a frequency";
     case Dimension::power: return "a power";
+    case Dimension::rate: return "a rate";
     case Dimension::count: return "a number";
   }
   return "a value";
@@ -87,7 +90,10 @@ double parse(const std::string& raw, Dimension dim) {
   const double number = std::strtod(begin, &end);
   if (end == begin || !std::isfinite(number))
     throw std::invalid_argument(fmt::format("expected {} like '{}', got '{}'", dimension_name(dim),
-                                            dim == Dimension::count ? "8" : "400 Gb/s", text));
+                                            dim == Dimension::count  ? "8"
+                                            : dim == Dimension::rate ? "20/s"
+                                                                     : "400 Gb/s",
+                                            text));
   const std::string unit = trim(std::string(end));
   if (dim == Dimension::count) {
     if (!unit.empty()) throw std::invalid_argument(fmt::format("expected a plain number, got '{}'", text));

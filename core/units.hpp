@@ -4,12 +4,12 @@
 
 namespace foresight::units {
 
-enum class Dimension { bytes, bandwidth, time, flop_rate, frequency, power, count };
+enum class Dimension { bytes, bandwidth, time, flop_rate, frequency, power, rate, count };
 
 const char* dimension_name(Dimension d);
 
 // Parses "<number> <unit>" (space optional) into SI base units: bytes, bytes/s, seconds, FLOP/s,
-// Hz, W. A bare number is accepted only for Dimension::count. Throws std::invalid_argument with a
+// Hz, W, events per second ("20/s", "600/min"). A bare number is accepted only for Dimension::count. Throws std::invalid_argument with a
 // message that names the accepted units.
 double parse(const std::string& text, Dimension dim);
 

@@ -25,25 +25,31 @@ PYBIND11_MODULE(_foresight, m) {
   m.def(
       "run_json",
       [](const std::string& path, const std::vector<std::string>& overrides, const std::string& profile,
-         const std::string& trace, const std::vector<std::string>& catalog) {
+         const std::string& trace, const std::vector<std::string>& catalog, const std::string& requests,
+         double max_rate) {
         api::RunRequest r;
         r.scenario_path = path;
         r.overrides = overrides, r.profile_path = profile, r.trace_path = trace, r.catalog_files = catalog;
+        r.requests_path = requests, r.max_rate = max_rate;
         return run_document(std::move(r));
       },
       py::arg("path"), py::arg("overrides") = std::vector<std::string>{}, py::arg("profile") = "",
-      py::arg("trace") = "", py::arg("catalog") = std::vector<std::string>{});
+      py::arg("trace") = "", py::arg("catalog") = std::vector<std::string>{}, py::arg("requests") = "",
+      py::arg("max_rate") = 0.0);
   m.def(
       "run_text_json",
       [](const std::string& text, const std::string& name, const std::vector<std::string>& overrides,
-         const std::string& profile, const std::string& trace, const std::vector<std::string>& catalog) {
+         const std::string& profile, const std::string& trace, const std::vector<std::string>& catalog,
+         const std::string& requests, double max_rate) {
         api::RunRequest r;
         r.scenario_text = text, r.scenario_name = name;
         r.overrides = overrides, r.profile_path = profile, r.trace_path = trace, r.catalog_files = catalog;
+        r.requests_path = requests, r.max_rate = max_rate;
         return run_document(std::move(r));
       },
       py::arg("text"), py::arg("name") = "<string>", py::arg("overrides") = std::vector<std::string>{},
-      py::arg("profile") = "", py::arg("trace") = "", py::arg("catalog") = std::vector<std::string>{});
+      py::arg("profile") = "", py::arg("trace") = "", py::arg("catalog") = std::vector<std::string>{},
+      py::arg("requests") = "", py::arg("max_rate") = 0.0);
   m.def("default_scenario_text", [] { return api::default_scenario_text(); });
   m.def("catalog_json", [](const std::vector<std::string>& files) { return api::catalog_json(files); },
         py::arg("files") = std::vector<std::string>{});

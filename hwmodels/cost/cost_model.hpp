@@ -28,6 +28,16 @@ struct MemoryOpQuery {
   double flops = 0;
 };
 
+// One step of a paged-attention decode batch: one query token per sequence, each against its own
+// KV length (never a batch mean: the kernel reads every sequence's cache).
+struct DecodeAttentionQuery {
+  int64_t heads = 0, kv_heads = 0, head_dim = 0;   // per GPU (after tensor parallelism)
+  const int64_t* context = nullptr;                // KV length of each sequence, `sequences` of them
+  size_t sequences = 0;
+  std::string dtype = "bf16";                      // query / output
+  std::string kv_dtype = "bf16";                   // the KV cache's elements
+};
+
 struct Estimate {
   double seconds = 0;
   std::string source;             // "roofline" or "profile:<name>"
@@ -40,11 +50,17 @@ class ComputeCostModel {
   virtual Estimate gemm(const GemmQuery& q) const = 0;
   virtual Estimate attention(const AttentionQuery& q) const = 0;
   virtual Estimate memory_op(const MemoryOpQuery& q) const = 0;
+  // Default: the sum of one single-query attention() per sequence (a profile measured per sequence).
+  virtual Estimate decode_attention(const DecodeAttentionQuery& q) const;
   virtual std::string provenance() const = 0;   // one line: which profile / roofline, which GPU
 };
 
 // FLOP conventions shared by every cost model and planner.
 double gemm_flops(const GemmQuery& q);            // 2*m*n*k*batch
-double attention_flops(const AttentionQuery& q);  // forward 4*b*h*sq*skv*d (halved if causal); backward 2.5x
+// Forward 4*b*h*sq*skv*d; causal keeps what the mask leaves: half when sq == skv, and for a chunk of
+// sq queries after skv - sq cached tokens, 4*b*h*d*sq*(skv - sq/2). Backward 2.5x.
+double attention_flops(const AttentionQuery& q);
+// 4*h*d per cached token of every sequence.
+double decode_attention_flops(const DecodeAttentionQuery& q);
 
 }  // namespace foresight::hw

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "core/dtype.hpp"
+
 namespace foresight::hw {
 
 namespace {
@@ -78,10 +80,12 @@ double RooflineCostModel::roofline(double flops, double peak_rate, double effici
 // Background", sections on tile and wave quantization): cuBLAS computes the output in CTA tiles
 // (256x128 for large 16-bit GEMMs on Ampere/Hopper) scheduled in waves of one tile per SM, so a GEMM
 // costs as many full waves as it needs, even when the last wave is partly empty. The achievable
-// efficiency above is measured at shapes without such losses.
+// efficiency above is measured at shapes without such losses. Short problems (decode batches of a
+// few sequences) get shorter tiles: the smallest of 64, 128 or 256 rows that covers m (64 is the
+// M of one Hopper warpgroup MMA, wgmma.m64nNk16), so a one-token GEMM is not charged 256 rows.
 double RooflineCostModel::quantized_flops(const GemmQuery& q) const {
   if (gpu_.sm_count <= 0) return gemm_flops(q);
-  constexpr double tile_m = 256, tile_n = 128;
+  const double tile_m = q.m <= 64 ? 64 : q.m <= 128 ? 128 : 256, tile_n = 128;
   const double tiles = double(q.batch) * std::ceil(double(q.m) / tile_m) * std::ceil(double(q.n) / tile_n);
   const double waves = std::ceil(tiles / gpu_.sm_count);
   return waves * gpu_.sm_count * 2.0 * tile_m * tile_n * double(q.k);
@@ -99,6 +103,14 @@ Estimate RooflineCostModel::attention(const AttentionQuery& q) const {
   const double kv = double(q.batch) * q.seq_kv * q.kv_heads * q.head_dim * 2.0;
   const double bytes = (q.backward ? 2.0 : 1.0) * (2 * qo + 2 * kv);
   return {roofline(attention_flops(q), peak(q.dtype), eff_.attention, bytes), "roofline", false};
+}
+
+Estimate RooflineCostModel::decode_attention(const DecodeAttentionQuery& q) const {
+  double tokens = 0;
+  for (size_t i = 0; i < q.sequences; ++i) tokens += double(q.context[i]);
+  const double kv = 2.0 * tokens * double(q.kv_heads) * double(q.head_dim) * dtype_size(q.kv_dtype);
+  const double qo = 2.0 * double(q.sequences) * double(q.heads) * double(q.head_dim) * dtype_size(q.dtype);
+  return {roofline(decode_attention_flops(q), peak(q.dtype), eff_.attention, kv + qo), "roofline", false};
 }
 
 Estimate RooflineCostModel::memory_op(const MemoryOpQuery& q) const {

@@ -27,6 +27,8 @@ class RooflineCostModel : public ComputeCostModel {
   Estimate gemm(const GemmQuery& q) const override;
   Estimate attention(const AttentionQuery& q) const override;
   Estimate memory_op(const MemoryOpQuery& q) const override;
+  // One paged-attention kernel over the batch: every sequence's KV read once, in the cache dtype.
+  Estimate decode_attention(const DecodeAttentionQuery& q) const override;
   std::string provenance() const override;
   const RooflineEfficiency& efficiency() const { return eff_; }
 

@@ -14,7 +14,7 @@
 using namespace foresight;
 
 int main(int argc, char** argv) {
-  CLI::App app{"Foresight: predict GPU-cluster training and collective performance by simulation"};
+  CLI::App app{"Foresight: predict GPU-cluster training, serving and collective performance by simulation"};
   app.require_subcommand(1);
 
   std::string scenario_path;
@@ -28,6 +28,10 @@ int main(int argc, char** argv) {
   run->add_flag("--json", as_json, "print the JSON document instead of the report");
   run->add_option("--trace", request.trace_path, "write a Perfetto/Chrome trace of the simulated timeline");
   run->add_option("--profile", request.profile_path, "calibrated profile JSON (default: datasheet roofline)");
+  run->add_option("--requests", request.requests_path, "serving: write one CSV row per request to this file");
+  run->add_option("--max-rate", request.max_rate,
+                  "serving: also find the highest arrival rate at which this fraction of requests meets the SLO (e.g. 0.9)")
+      ->check(CLI::Range(0.0, 1.0));
   run->add_option("--catalog", catalog_files, "a catalog YAML file of your own GPUs, systems, NICs, switches or models "
                                               "(repeatable; every number needs its source)");
 

@@ -4,11 +4,18 @@
 
 #include <fmt/format.h>
 
+#include "core/error.hpp"
+
 namespace foresight::sim {
 
 RunOutput run_scenario(const Scenario& scenario, const RunOptions& options) {
   const Workload* workload = WorkloadRegistry::builtin().find(scenario.workload_kind);
   if (!workload || !scenario.workload) throw std::logic_error("scenario has no parsed workload");
+  // Every flag either works for the workload or is an error.
+  if (!options.requests_path.empty() && scenario.workload_kind != "serving")
+    throw InputError(SourceLocation{"--requests", 0, 0}, "", "per-request records come from serving scenarios only");
+  if (options.max_rate_attainment > 0 && scenario.workload_kind != "serving")
+    throw InputError(SourceLocation{"--max-rate", 0, 0}, "", "a max-rate search needs a serving scenario");
   Session session(scenario, options);
   const hw::Cluster& cluster = session.cluster();
   RunOutput out;

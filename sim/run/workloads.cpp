@@ -1,6 +1,7 @@
 // The workloads Foresight ships: one registration line per kind.
 #include "sim/collective_bench/bench_workload.hpp"
 #include "sim/scenario/workload.hpp"
+#include "sim/serving/serving_workload.hpp"
 #include "sim/training/training_workload.hpp"
 
 namespace foresight::sim {
@@ -10,6 +11,7 @@ const WorkloadRegistry& WorkloadRegistry::builtin() {
     WorkloadRegistry r;
     r.add(make_collective_bench_workload());
     r.add(make_training_workload());
+    r.add(make_serving_workload());
     return r;
   }();
   return registry;

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "sim/model/model_choice.hpp"
+
 namespace foresight::sim {
 
 int TrainingSpec::layers_in_virtual_stage(int vstage) const {
@@ -23,30 +25,6 @@ static int read_int(const YamlNode& node, const char* key, int fallback) {
 static bool read_bool(const YamlNode& node, const char* key, bool fallback) {
   auto v = node.find(key);
   return v ? v->as_bool() : fallback;
-}
-
-hw::ModelSpec parse_inline_model(const YamlNode& m) {
-  m.expect_only({"id", "name", "layers", "hidden", "heads", "kv_heads", "head_dim", "ffn_hidden", "vocab", "activation", "norm",
-                 "tied_embeddings", "published_params"});
-  hw::ModelSpec s;
-  s.id = m.has("id") ? m.at("id").as_string() : "inline";
-  s.name = m.has("name") ? m.at("name").as_string() : s.id;
-  s.layers = static_cast<int>(m.at("layers").as_positive_int());
-  s.hidden = static_cast<int>(m.at("hidden").as_positive_int());
-  s.heads = static_cast<int>(m.at("heads").as_positive_int());
-  s.head_dim = m.has("head_dim") ? static_cast<int>(m.at("head_dim").as_positive_int()) : 0;
-  s.kv_heads = m.has("kv_heads") ? static_cast<int>(m.at("kv_heads").as_positive_int()) : s.heads;
-  s.ffn_hidden = m.has("ffn_hidden") ? static_cast<int>(m.at("ffn_hidden").as_positive_int()) : 4 * s.hidden;
-  s.vocab = static_cast<int>(m.at("vocab").as_positive_int());
-  s.activation = m.has("activation") ? m.at("activation").as_choice({"gelu", "swiglu"}) : "gelu";
-  s.norm = m.has("norm") ? m.at("norm").as_choice({"layernorm", "rmsnorm"}) : "layernorm";
-  s.tied_embeddings = m.has("tied_embeddings") ? m.at("tied_embeddings").as_bool() : false;
-  s.published_params = m.has("published_params") ? m.at("published_params").as_double() : 0.0;
-  if (s.head_dim == 0 && s.hidden % s.heads != 0)
-    m.at("heads").fail(fmt::format("model.hidden ({}) is not divisible by model.heads ({})", s.hidden, s.heads));
-  if (s.heads % s.kv_heads != 0)
-    m.at("kv_heads").fail(fmt::format("model.heads ({}) is not divisible by model.kv_heads ({})", s.heads, s.kv_heads));
-  return s;
 }
 
 // The node to blame for a cross-field error: the key itself when present, else its parent.
@@ -130,17 +108,7 @@ static std::vector<ParallelDim> parse_order(const YamlNode& node) {
 TrainingSpec parse_training(const YamlNode& model, const YamlNode& t, const hw::Catalog& catalog, int total_gpus,
                             int nvlink_domain) {
   TrainingSpec s;
-  if (model.is_scalar()) {
-    const std::string id = model.as_string();
-    if (!catalog.has_model(id)) {
-      std::string ids;
-      for (const auto& [k, v] : catalog.models()) ids += (ids.empty() ? "" : ", ") + k;
-      model.fail(fmt::format("unknown model '{}'; catalog models: {}", id, ids));
-    }
-    s.model = catalog.model(id);
-  } else {
-    s.model = parse_inline_model(model);
-  }
+  s.model = resolve_model(model, catalog);
   t.expect_only({"sequence_length", "global_batch", "micro_batch", "precision", "parallelism", "zero", "recompute",
                  "schedule", "overlap", "dp_bucket", "attention"});
   s.sequence_length = t.at("sequence_length").as_positive_int();

@@ -36,9 +36,6 @@ struct TrainingSpec : WorkloadSpec {
 TrainingSpec parse_training(const YamlNode& model, const YamlNode& training, const hw::Catalog& catalog,
                             int total_gpus, int nvlink_domain);
 
-// Parses an inline model mapping (also used by tests that do not need the catalog).
-hw::ModelSpec parse_inline_model(const YamlNode& model);
-
 // Cross-field checks shared by the YAML path and programmatic construction; throws InputError
 // attributed to `where` (the training node) with the offending key paths.
 void validate_training(TrainingSpec& spec, const YamlNode& where, int total_gpus, int nvlink_domain);

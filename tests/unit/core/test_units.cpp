@@ -15,6 +15,8 @@ TEST_CASE("unit strings convert to SI base units") {
   CHECK(parse("989 TFLOP/s", Dimension::flop_rate) == 989e12);
   CHECK(parse("1980 MHz", Dimension::frequency) == 1.98e9);
   CHECK(parse("8", Dimension::count) == 8.0);
+  CHECK(parse("20/s", Dimension::rate) == 20.0);
+  CHECK(parse("600 /min", Dimension::rate) == Approx(10.0));
 }
 
 TEST_CASE("ambiguous or wrong units are rejected with the accepted list") {

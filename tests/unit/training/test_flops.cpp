@@ -70,7 +70,7 @@ TEST_CASE("parameter counts match the published sizes of catalog models", "[trai
   // embeddings (2048*h), which the planner does not model, so they are added here.
   const auto& cat = hw::Catalog::builtin();
   for (const char* id : {"gpt3-175b", "megatron-1.7b", "megatron-18.4b", "megatron-76.1b", "megatron-310.1b",
-                         "megatron-1t", "llama3-70b", "llama3-405b", "llama2-7b", "llama2-70b"}) {
+                         "megatron-1t", "llama3-70b", "llama3-405b", "llama2-7b", "llama2-70b", "qwen3-8b", "qwen3-32b"}) {
     INFO(id);
     const auto& m = cat.model(id);
     double unit = 1;

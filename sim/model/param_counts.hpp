@@ -1,0 +1,22 @@
+#pragma once
+// Closed-form parameter counts of a dense decoder-only transformer, shared by training (memory,
+// FLOPs) and serving (weights per GPU).
+#include "hwmodels/catalog/catalog.hpp"
+
+namespace foresight::sim {
+
+struct ParamCounts {
+  double per_layer = 0;     // all weights, biases and norm parameters of one transformer layer
+  double layer_matmul = 0;  // of which GEMM weights
+  double embedding = 0;     // V*h (learned position embeddings are not modelled)
+  double output = 0;        // V*h when untied, else 0
+  double final_norm = 0;
+  double total = 0;
+  double matmul = 0;        // GEMM weights that every token multiplies: layers*layer_matmul + V*h (logits)
+};
+
+ParamCounts count_params(const hw::ModelSpec& m);
+double head_dim(const hw::ModelSpec& m);  // the catalog's head_dim, else hidden/heads
+bool has_biases(const hw::ModelSpec& m);  // GPT-style (layernorm) models carry biases and dropout
+
+}  // namespace foresight::sim

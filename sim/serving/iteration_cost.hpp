@@ -1,0 +1,53 @@
+#pragma once
+// How long one step of a serving replica takes, from what it batches: GEMMs over every token of
+// the step, attention per sequence (a prefill chunk against its own context; decode tokens as one
+// paged-attention kernel over each sequence's real KV length), memory-bound ops, the tensor-parallel
+// all-reduces and the pipeline sends of the replica's GPUs, the logits, and the engine's CPU
+// overhead. Token-count-dependent parts are computed once per count and reused.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hwmodels/cost/cost_model.hpp"
+#include "sim/collectives/collective_model.hpp"
+#include "sim/serving/serving_spec.hpp"
+
+namespace foresight::sim {
+
+// What one step runs.
+struct StepShape {
+  int64_t tokens = 0;                       // all new tokens (prefill chunks + decodes)
+  int64_t sampled = 0;                      // sequences that produce a token (need logits)
+  std::vector<std::pair<int64_t, int64_t>> prefills;  // (chunk tokens, context before the chunk)
+  std::vector<int64_t> decode_context;      // KV length each decode attends over (incl. its new token)
+};
+
+struct StepCost {
+  double gemm = 0, attention = 0, memory = 0, communication = 0, overhead = 0;
+  double total() const { return gemm + attention + memory + communication + overhead; }
+};
+
+class IterationCost {
+ public:
+  // `ranks`: the replica's GPUs, tp-major within each pipeline stage.
+  IterationCost(const ServingSpec& spec, const hw::ComputeCostModel& cost, CollectiveModel& collectives,
+                std::vector<int> ranks);
+  StepCost step(const StepShape& shape);
+
+ private:
+  struct PerTokens {
+    double gemm = -1, memory = 0, communication = 0;
+  };
+  const PerTokens& per_tokens(int64_t tokens);   // one layer's dense work and TP comm at this token count
+  double head(int64_t sampled);                  // embedding, final norm, LM head, logits gather, sampling
+
+  const ServingSpec& spec_;
+  const hw::ComputeCostModel& cost_;
+  CollectiveModel& collectives_;
+  std::vector<int> ranks_;
+  std::vector<int> tp_group_;                    // first stage's TP group
+  std::vector<PerTokens> memo_;
+  std::vector<double> head_memo_;
+};
+
+}  // namespace foresight::sim

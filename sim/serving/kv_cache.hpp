@@ -1,0 +1,58 @@
+#pragma once
+// A replica's paged KV cache: a pool of fixed-size blocks, with vLLM-style automatic prefix caching
+// when enabled. A full prompt block, once computed, is registered under the chained hash of its
+// tokens; later requests whose prompts start with the same blocks reference it instead of
+// recomputing it. A cached block nobody references stays in the cache, least recently used first
+// in line to be evicted when the pool runs short (released blocks are queued tail first, so a
+// prefix's head outlives its tail). SGLang's radix tree behaves the same at page granularity.
+#include <cstdint>
+#include <list>
+#include <unordered_map>
+
+#include "sim/serving/request.hpp"
+
+namespace foresight::sim {
+
+class KvCache {
+ public:
+  KvCache(int64_t blocks, int block_size, bool prefix_caching);
+
+  // Leading prompt blocks found in the cache, capped so the prompt's last token is always computed
+  // (the step that computes it samples the first output token).
+  int64_t match(const Request& r) const;
+  // Takes references on the request's first `blocks` cached blocks; its computed tokens start after them.
+  void acquire_prefix(Request& r, int64_t blocks);
+  // Makes the request hold blocks for `tokens` tokens, evicting unreferenced cached blocks if the
+  // free pool is short; false, changing nothing, if even that is not enough.
+  bool grow(Request& r, int64_t tokens);
+  int64_t blocks_for(int64_t tokens) const { return (tokens + block_size_ - 1) / block_size_; }
+  // Registers the prompt blocks the request has finished computing.
+  void publish(Request& r);
+  // Gives back every block the request holds (finish or preemption).
+  void release(Request& r);
+
+  int64_t total() const { return total_; }
+  int64_t free() const { return free_; }                        // holding nothing
+  int64_t evictable() const { return static_cast<int64_t>(lru_.size()); }  // cached, unreferenced
+  int64_t in_use() const { return total_ - free_ - evictable(); }
+  int block_size() const { return block_size_; }
+
+  // Conservation counters: references handed out and given back; equal once every request left.
+  int64_t acquired() const { return acquired_; }
+  int64_t released() const { return released_; }
+  int64_t evictions() const { return evictions_; }
+
+ private:
+  struct Entry {
+    int refs = 0;
+    std::list<uint64_t>::iterator lru;
+  };
+  int64_t total_, free_;
+  int block_size_;
+  bool prefix_caching_;
+  std::unordered_map<uint64_t, Entry> cached_;
+  std::list<uint64_t> lru_;  // unreferenced cached blocks, least recently used first
+  int64_t acquired_ = 0, released_ = 0, evictions_ = 0;
+};
+
+}  // namespace foresight::sim

@@ -1,0 +1,96 @@
+#pragma once
+// One serving replica's scheduler, with the semantics of the engine it models:
+//   vllm    continuous batching; each step first serves running requests in order (a decode token,
+//           or the next prefill chunk), then admits waiting ones while the token budget, the
+//           sequence limit and the KV blocks allow; when blocks run out it preempts the running
+//           request admitted last (or of lowest priority) back to the front of the queue.
+//   sglang  the same admission, but a step runs either a prefill batch or a decode batch, never
+//           both (enable_mixed_chunk off); prefill first; lpm orders the queue by cached prefix.
+//   trtllm  in-flight batching with GUARANTEED_NO_EVICT: a request is admitted only when the KV
+//           of its whole prompt and output can be reserved, so nothing is ever preempted.
+// The replica does not know time: plan() says what the next step runs, finish() applies it.
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <vector>
+
+#include "sim/serving/iteration_cost.hpp"
+#include "sim/serving/kv_cache.hpp"
+#include "sim/serving/request.hpp"
+#include "sim/serving/serving_spec.hpp"
+
+namespace foresight::sim {
+
+struct StepEntry {
+  Request* request = nullptr;
+  int64_t tokens = 0;          // new tokens this step computes for it
+  int64_t context_before = 0;  // tokens already in its KV cache
+};
+
+struct Step {
+  std::vector<StepEntry> entries;
+  StepShape shape;
+  double swap_bytes = 0;       // KV moved to or from host memory (per GPU) by swap preemption this step
+  int64_t prefill_tokens = 0, decode_tokens = 0;
+  bool empty() const { return entries.empty(); }
+};
+
+// What the replica tells whoever records results.
+struct ReplicaEvents {
+  std::function<void(Request&, double now)> first_token;
+  std::function<void(Request&, double gap)> token_gap;
+  std::function<void(Request&, double now)> finished;   // the request is destroyed after this
+  std::function<void(Request&)> preempted;
+};
+
+class Replica {
+ public:
+  // `block_bytes`: one KV block on one GPU, for the host traffic of swap preemption.
+  Replica(int index, const ServingSpec& spec, int64_t kv_blocks, double block_bytes);
+
+  int index() const { return index_; }
+  void enqueue(Request* r);                  // routed here: waits for admission
+  // Whether the replica can ever run this request (KV capacity, model length, token budget).
+  bool can_hold(const Request& r) const;
+  bool busy() const { return busy_; }
+  void set_busy(bool b) { busy_ = b; }
+  bool has_work() const { return !waiting_.empty() || !running_.empty(); }
+  // Builds the next step; empty when nothing can run.
+  Step plan();
+  // Applies a step that ended at `now`: tokens computed, sampled, requests finished.
+  void finish(Step& step, double now, const ReplicaEvents& events);
+
+  // Load, for routers and admission.
+  int64_t outstanding() const { return static_cast<int64_t>(waiting_.size() + running_.size()); }
+  int64_t running() const { return static_cast<int64_t>(running_.size()); }
+  int64_t waiting() const { return static_cast<int64_t>(waiting_.size()); }
+  int64_t waiting_prefill_tokens() const { return waiting_tokens_; }
+  const KvCache& kv() const { return kv_; }
+  int64_t running_context_tokens() const;
+  int64_t prefix_match(const Request& r) const { return kv_.match(r); }
+
+  // Counters.
+  int64_t preemptions() const { return preemptions_; }
+  int64_t prefill_computed() const { return prefill_computed_; }
+  int64_t cache_hit_tokens() const { return cache_hit_tokens_; }
+  int64_t prompt_tokens_admitted() const { return prompt_tokens_admitted_; }
+
+ private:
+  bool admit(Request* r, int64_t& budget, Step& step);
+  void preempt(Request* r, Step& step);
+  void order_waiting();
+  void plan_running(int64_t& budget, Step& step, bool prefills_only, bool decodes_only);
+
+  int index_;
+  const ServingSpec& spec_;
+  KvCache kv_;
+  double block_bytes_;
+  std::deque<Request*> waiting_;
+  std::vector<Request*> running_;
+  std::vector<Request*> preempted_now_;
+  int64_t waiting_tokens_ = 0;
+  bool busy_ = false;
+  int64_t preemptions_ = 0, prefill_computed_ = 0, cache_hit_tokens_ = 0, prompt_tokens_admitted_ = 0;
+};
+
+}  // namespace foresight::sim

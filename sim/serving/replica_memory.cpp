@@ -1,0 +1,66 @@
+#include "sim/serving/replica_memory.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/dtype.hpp"
+#include "sim/model/param_counts.hpp"
+
+namespace foresight::sim {
+
+namespace {
+
+// CUDA context, cuBLAS workspaces and NCCL communicator buffers outside the PyTorch allocator,
+// per GPU. NVIDIA AIConfigurator (aiconfigurator-core 0.12, systems/h100_sxm.yaml and
+// h200_sxm.yaml) budgets 3.5 GiB of "other_mem" and 392 MB of NCCL memory at TP4/8.
+constexpr double kOtherMemory = 3.5 * 1073741824.0;
+constexpr double kNcclMemory = 392e6;
+constexpr double kActivationBytes = 2.0;  // 16-bit activations
+
+}  // namespace
+
+int64_t kv_heads_per_gpu(const hw::ModelSpec& m, int tp) { return std::max<int64_t>(1, m.kv_heads / tp); }
+
+double kv_bytes_per_token(const ServingSpec& s) {
+  return 2.0 * s.model.layers * s.model.kv_heads * head_dim(s.model) * dtype_size(s.kv_dtype);
+}
+
+ReplicaMemory plan_replica_memory(const ServingSpec& s, const hw::GpuSpec& gpu) {
+  const auto& m = s.model;
+  ReplicaMemory r;
+  r.capacity = gpu.memory_capacity;
+  r.usable = r.capacity * s.scheduler.gpu_memory_utilization;
+  const ParamCounts p = count_params(m);
+  const double wbytes = dtype_size(s.precision);
+  // Layers split over pipeline stages, every matrix over TP ranks; embeddings and the LM head are
+  // vocabulary-parallel. The largest stage holds ceil(layers / pp) layers plus an embedding.
+  const double layers_here = std::ceil(double(m.layers) / s.pp);
+  const double embed = std::max(p.embedding, p.output) / s.tp;
+  r.weights = (layers_here * p.per_layer / s.tp + embed) * wbytes;
+  const double h = m.hidden, d = head_dim(m), tp = s.tp;
+  const double T = s.scheduler.max_num_batched_tokens;
+  const double qkv = (m.heads / tp + 2.0 * kv_heads_per_gpu(m, s.tp)) * d;
+  const double mlp = (m.activation == "swiglu" ? 3.0 : 2.0) * m.ffn_hidden / tp;
+  // One layer's live tensors at the token budget (layers run one after another and reuse them):
+  // residual stream and normed input, QKV, attention output, the MLP's intermediate, plus the
+  // logits of every sampled sequence in fp32 over the whole vocabulary.
+  r.activations = T * (2 * h + qkv + m.heads / tp * d + mlp) * kActivationBytes +
+                  double(s.scheduler.max_num_seqs) * m.vocab * 4.0;
+  r.reserved = kOtherMemory + (s.tp > 1 ? kNcclMemory : 0.0);
+  const double layers_kv = std::ceil(double(m.layers) / s.pp);
+  r.kv_bytes_per_token = 2.0 * layers_kv * kv_heads_per_gpu(m, s.tp) * d * dtype_size(s.kv_dtype);
+  r.block_bytes = r.kv_bytes_per_token * s.scheduler.block_size;
+  if (s.scheduler.num_gpu_blocks) {
+    r.blocks = *s.scheduler.num_gpu_blocks;
+    r.overridden = true;
+  } else {
+    const double kv = r.usable - r.weights - r.activations - r.reserved;
+    r.blocks = kv > 0 ? static_cast<int64_t>(std::floor(kv / r.block_bytes)) : 0;
+  }
+  r.sources = {"KV and weights from the model's shape and dtypes; capacity = catalog memory x gpu_memory_utilization",
+               "reserved = 3.5 GiB other + 392 MB NCCL per GPU (NVIDIA AIConfigurator 0.12 systems/h100_sxm.yaml)",
+               "activations = one layer's tensors at max_num_batched_tokens + fp32 logits of max_num_seqs"};
+  return r;
+}
+
+}  // namespace foresight::sim

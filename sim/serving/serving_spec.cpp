@@ -1,0 +1,323 @@
+#include "sim/serving/serving_spec.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "sim/model/model_choice.hpp"
+
+namespace foresight::sim {
+
+const char* engine_name(ServingEngine e) {
+  switch (e) {
+    case ServingEngine::vllm: return "vllm";
+    case ServingEngine::sglang: return "sglang";
+    case ServingEngine::trtllm: return "trtllm";
+  }
+  return "?";
+}
+
+namespace {
+
+using units::Dimension;
+
+constexpr int64_t kMaxRequests = 100'000'000;   // far beyond any study; keeps counters and loops bounded
+constexpr int64_t kMaxTokens = 10'000'000;      // per prompt or output: no model has a context this long
+
+int bounded_int(const YamlNode& n, int64_t lo, int64_t hi) {
+  const long long v = n.as_int();
+  if (v < lo || v > hi) n.fail(fmt::format("must be between {} and {}, got {}", lo, hi, v));
+  return static_cast<int>(v);
+}
+
+int64_t bounded_int64(const YamlNode& n, int64_t lo, int64_t hi) {
+  const long long v = n.as_int();
+  if (v < lo || v > hi) n.fail(fmt::format("must be between {} and {}, got {}", lo, hi, v));
+  return v;
+}
+
+double positive(const YamlNode& n) {
+  const double v = n.as_double();
+  if (!(v > 0) || !std::isfinite(v)) n.fail(fmt::format("must be a positive number, got {}", v));
+  return v;
+}
+
+LengthDist parse_length(const YamlNode& n, bool trace_allowed) {
+  LengthDist d;
+  if (!n.is_map()) n.fail("expected {dist: fixed, value: N} (or uniform, lognormal, zipf)");
+  std::vector<std::string> kinds{"fixed", "uniform", "lognormal", "zipf"};
+  if (trace_allowed) kinds.push_back("trace");
+  d.dist = n.at("dist").as_choice(kinds);
+  if (d.dist == "fixed") {
+    n.expect_only({"dist", "value"});
+    d.value = static_cast<double>(bounded_int64(n.at("value"), 1, kMaxTokens));
+  } else if (d.dist == "uniform" || d.dist == "zipf") {
+    n.expect_only(d.dist == "zipf" ? std::vector<std::string>{"dist", "min", "max", "s"}
+                                   : std::vector<std::string>{"dist", "min", "max"});
+    d.min = static_cast<double>(bounded_int64(n.at("min"), 1, kMaxTokens));
+    d.max = static_cast<double>(bounded_int64(n.at("max"), 1, kMaxTokens));
+    if (d.max < d.min) n.at("max").fail(fmt::format("must not be smaller than min ({})", d.min));
+    if (auto s = n.find("s")) d.s = positive(*s);
+  } else if (d.dist == "lognormal") {
+    n.expect_only({"dist", "mean", "sigma", "min", "max"});
+    d.mean = positive(n.at("mean"));
+    d.sigma = n.at("sigma").as_double();
+    if (!(d.sigma >= 0) || d.sigma > 5) n.at("sigma").fail("must be between 0 and 5 (the spread of log(tokens))");
+    d.min = n.has("min") ? static_cast<double>(bounded_int64(n.at("min"), 1, kMaxTokens)) : 1;
+    d.max = n.has("max") ? static_cast<double>(bounded_int64(n.at("max"), 1, kMaxTokens)) : double(kMaxTokens);
+    if (d.max < d.min) n.at("max").fail(fmt::format("must not be smaller than min ({})", d.min));
+  } else {
+    n.expect_only({"dist"});
+  }
+  return d;
+}
+
+ArrivalSpec parse_arrivals(const YamlNode& n) {
+  ArrivalSpec a;
+  a.where = n.location();
+  a.kind = n.at("kind").as_choice({"poisson", "gamma", "constant", "closed_loop", "trace"});
+  if (a.kind == "poisson" || a.kind == "constant") {
+    n.expect_only({"kind", "rate"});
+    a.rate = n.at("rate").as_quantity(Dimension::rate);
+  } else if (a.kind == "gamma") {
+    n.expect_only({"kind", "rate", "cv"});
+    a.rate = n.at("rate").as_quantity(Dimension::rate);
+    a.cv = positive(n.at("cv"));
+    if (a.cv > 100) n.at("cv").fail("must be at most 100");
+  } else if (a.kind == "closed_loop") {
+    n.expect_only({"kind", "concurrency"});
+    a.concurrency = bounded_int(n.at("concurrency"), 1, 1'000'000);
+  } else {
+    n.expect_only({"kind", "path", "format", "time_scale"});
+    a.path = n.at("path").as_string();
+    a.where = n.at("path").location();
+    if (auto f = n.find("format")) a.format = f->as_choice({"azure", "burstgpt", "mooncake"});
+    if (auto t = n.find("time_scale")) a.time_scale = positive(*t);
+  }
+  if (a.kind == "poisson" || a.kind == "constant" || a.kind == "gamma") {
+    if (!(a.rate > 0) || !std::isfinite(a.rate)) n.at("rate").fail("must be a positive rate like 10/s");
+    if (a.rate > 1e7) n.at("rate").fail("more than 10 million requests per second is not a serving workload");
+  }
+  return a;
+}
+
+ServingWorkloadSpec parse_workload(const YamlNode& n) {
+  n.expect_only({"requests", "arrivals", "input_tokens", "output_tokens", "shared_prefix", "priorities"});
+  ServingWorkloadSpec w;
+  w.arrivals = parse_arrivals(n.at("arrivals"));
+  const bool trace = w.arrivals.kind == "trace";
+  if (auto r = n.find("requests")) w.requests = bounded_int64(*r, 1, kMaxRequests);
+  else if (!trace) n.at("requests");  // required unless the trace decides
+  else w.requests = kMaxRequests;
+  if (auto i = n.find("input_tokens")) w.input = parse_length(*i, trace);
+  else if (trace) w.input.dist = "trace";
+  else n.at("input_tokens");
+  if (auto o = n.find("output_tokens")) w.output = parse_length(*o, trace);
+  else if (trace) w.output.dist = "trace";
+  else n.at("output_tokens");
+  if (auto p = n.find("shared_prefix")) {
+    p->expect_only({"fraction", "tokens", "groups"});
+    if (auto f = p->find("fraction")) {
+      w.shared_prefix_fraction = f->as_double();
+      if (!(w.shared_prefix_fraction >= 0 && w.shared_prefix_fraction <= 1)) f->fail("must be between 0 and 1");
+    }
+    if (auto t = p->find("tokens")) w.shared_prefix_tokens = bounded_int64(*t, 0, kMaxTokens);
+    if (auto g = p->find("groups")) w.shared_prefix_groups = bounded_int(*g, 1, 1'000'000);
+  }
+  if (auto p = n.find("priorities")) {
+    for (const auto& item : p->items()) {
+      item.expect_only({"weight", "priority"});
+      PriorityClass c;
+      c.weight = positive(item.at("weight"));
+      c.priority = bounded_int(item.at("priority"), 0, 1000);
+      w.priorities.push_back(c);
+    }
+    if (w.priorities.empty()) p->fail("needs at least one {weight, priority}");
+  }
+  return w;
+}
+
+// The engines' own defaults for what a scenario leaves out, so an unset knob means what it means
+// in the engine being modelled (sources in docs/serving.md).
+void apply_engine_defaults(ServingSpec& s, const hw::GpuSpec& gpu) {
+  auto& sch = s.scheduler;
+  const double gib = gpu.memory_capacity / 1073741824.0;
+  switch (s.engine) {
+    case ServingEngine::vllm: {
+      // vLLM V1 (vllm/engine/arg_utils.py): `vllm serve` on >= 70 GiB GPUs other than A100 takes
+      // 8192 batched tokens and 1024 sequences, else 2048 and 256; chunked prefill and prefix
+      // caching on; 16-token blocks; gpu_memory_utilization 0.9 (0.92 from 0.33).
+      const bool large = gib >= 70 && gpu.architecture != "ampere";
+      sch.max_num_batched_tokens = large ? 8192 : 2048;
+      sch.max_num_seqs = large ? 1024 : 256;
+      sch.chunked_prefill = true;
+      sch.prefix_caching = true;
+      sch.block_size = 16;
+      break;
+    }
+    case ServingEngine::sglang:
+      // SGLang server_args.py: chunked_prefill_size 8192 on 80-141 GB GPUs, 16384 from 160 GB;
+      // page_size 1 (token-granular radix cache, on by default); schedule_policy fcfs.
+      sch.max_num_batched_tokens = gib >= 160 ? 16384 : gib >= 70 ? 8192 : 4096;
+      sch.max_num_seqs = 1024;
+      sch.chunked_prefill = true;
+      sch.prefix_caching = true;
+      sch.block_size = 1;
+      break;
+    case ServingEngine::trtllm:
+      // TensorRT-LLM BuildConfig / trtllm-serve: max_batch_size 2048, max_num_tokens 8192, chunked
+      // context off; KV blocks of 32 tokens; GUARANTEED_NO_EVICT capacity scheduling.
+      sch.max_num_batched_tokens = 8192;
+      sch.max_num_seqs = 2048;
+      sch.chunked_prefill = false;
+      sch.prefix_caching = false;
+      sch.block_size = 32;
+      break;
+  }
+}
+
+// Per-iteration CPU cost of the engine's scheduler, input preparation and output processing,
+// charged once per step on top of the GPU work.
+void default_overhead(ServingSpec& s) {
+  auto& sch = s.scheduler;
+  if (sch.iteration_overhead_s >= 0) return;
+  switch (s.engine) {
+    case ServingEngine::vllm:
+    case ServingEngine::sglang:
+    case ServingEngine::trtllm:
+      sch.iteration_overhead_s = 0;
+      sch.iteration_overhead_source = "none charged: no published per-step figure adopted yet (set serving.scheduler.iteration_overhead)";
+      break;
+  }
+}
+
+}  // namespace
+
+ServingSpec parse_serving(const YamlNode& model, const YamlNode& n, const hw::Catalog& catalog, const hw::GpuSpec& gpu,
+                          int total_gpus) {
+  ServingSpec s;
+  s.model = resolve_model(model, catalog);
+  n.expect_only({"engine", "precision", "kv_dtype", "replicas", "parallelism", "placement", "scheduler", "router",
+                 "admission", "slo", "workload"});
+  if (auto e = n.find("engine")) {
+    const std::string name = e->as_choice({"vllm", "sglang", "trtllm"});
+    s.engine = name == "vllm" ? ServingEngine::vllm : name == "sglang" ? ServingEngine::sglang : ServingEngine::trtllm;
+  }
+  if (auto p = n.find("precision")) {
+    s.precision = p->as_choice({"bf16", "fp16", "fp8", "fp4"});
+    if (!gpu.dense_flops.count(s.precision) && s.precision != "fp16")
+      p->fail(fmt::format("GPU {} has no {} tensor cores in the catalog; it has: {}", gpu.id, s.precision, [&] {
+        std::string d;
+        for (const auto& [k, v] : gpu.dense_flops) d += (d.empty() ? "" : ", ") + k;
+        return d;
+      }()));
+  }
+  if (auto k = n.find("kv_dtype")) s.kv_dtype = k->as_choice({"bf16", "fp16", "fp8"});
+  if (auto r = n.find("replicas")) s.replicas = bounded_int(*r, 1, 1'000'000);
+  if (auto p = n.find("parallelism")) {
+    p->expect_only({"tp", "pp"});
+    if (auto t = p->find("tp")) s.tp = bounded_int(*t, 1, 1 << 20);
+    if (auto q = p->find("pp")) s.pp = bounded_int(*q, 1, 1 << 20);
+    if (s.model.heads % s.tp != 0)
+      p->at("tp").fail(fmt::format("model.heads = {} is not divisible by tp = {}", s.model.heads, s.tp));
+    if (s.model.kv_heads % s.tp != 0 && s.tp % s.model.kv_heads != 0)
+      p->at("tp").fail(fmt::format("model.kv_heads = {} and tp = {}: one must divide the other", s.model.kv_heads, s.tp));
+    if (s.model.ffn_hidden % s.tp != 0)
+      p->at("tp").fail(fmt::format("model.ffn_hidden = {} is not divisible by tp = {}", s.model.ffn_hidden, s.tp));
+    if (s.pp > s.model.layers)
+      p->at("pp").fail(fmt::format("pp = {} exceeds model.layers = {}", s.pp, s.model.layers));
+  }
+  const int64_t needed = int64_t(s.replicas) * s.gpus_per_replica();
+  if (needed > total_gpus)
+    (n.has("replicas") ? n.at("replicas") : n).fail(fmt::format(
+        "replicas x tp x pp = {} x {} x {} = {} GPUs, but the cluster has {}", s.replicas, s.tp, s.pp, needed, total_gpus));
+  if (auto p = n.find("placement")) {
+    if (p->is_scalar()) {
+      p->as_choice({"packed"});
+    } else {
+      for (const auto& item : p->items()) s.first_gpus.push_back(bounded_int(item, 0, total_gpus - 1));
+      if (static_cast<int>(s.first_gpus.size()) != s.replicas)
+        p->fail(fmt::format("lists {} first GPUs for {} replicas", s.first_gpus.size(), s.replicas));
+      std::vector<std::pair<int, int>> spans;
+      for (int g : s.first_gpus) {
+        if (g + s.gpus_per_replica() > total_gpus)
+          p->fail(fmt::format("a replica starting at GPU {} needs {} GPUs, past the cluster's {}", g, s.gpus_per_replica(), total_gpus));
+        if (g % s.tp != 0) p->fail(fmt::format("first GPU {} is not a multiple of tp = {} (TP groups stay aligned)", g, s.tp));
+        spans.emplace_back(g, g + s.gpus_per_replica());
+      }
+      std::sort(spans.begin(), spans.end());
+      for (size_t i = 1; i < spans.size(); ++i)
+        if (spans[i].first < spans[i - 1].second) p->fail(fmt::format("replicas overlap at GPU {}", spans[i].first));
+    }
+  }
+  auto& sch = s.scheduler;
+  apply_engine_defaults(s, gpu);
+  if (auto c = n.find("scheduler")) {
+    c->expect_only({"max_num_seqs", "max_num_batched_tokens", "chunked_prefill", "block_size", "gpu_memory_utilization",
+                    "preemption", "prefix_caching", "policy", "num_gpu_blocks", "iteration_overhead", "max_model_len"});
+    if (auto v = c->find("max_num_seqs")) sch.max_num_seqs = bounded_int(*v, 1, 1'000'000);
+    if (auto v = c->find("max_num_batched_tokens")) sch.max_num_batched_tokens = bounded_int(*v, 1, 10'000'000);
+    if (auto v = c->find("chunked_prefill")) sch.chunked_prefill = v->as_bool();
+    if (auto v = c->find("block_size")) sch.block_size = bounded_int(*v, 1, 4096);
+    if (auto v = c->find("gpu_memory_utilization")) {
+      sch.gpu_memory_utilization = v->as_double();
+      if (!(sch.gpu_memory_utilization > 0 && sch.gpu_memory_utilization <= 1)) v->fail("must be in (0, 1]");
+    }
+    if (auto v = c->find("preemption")) sch.preemption = v->as_choice({"recompute", "swap"});
+    if (auto v = c->find("prefix_caching")) sch.prefix_caching = v->as_bool();
+    if (auto v = c->find("policy")) sch.policy = v->as_choice({"fcfs", "priority", "lpm"});
+    if (auto v = c->find("num_gpu_blocks")) sch.num_gpu_blocks = bounded_int64(*v, 1, int64_t(1) << 40);
+    if (auto v = c->find("iteration_overhead")) {
+      sch.iteration_overhead_s = v->as_quantity(Dimension::time);
+      if (!(sch.iteration_overhead_s >= 0) || sch.iteration_overhead_s > 10) v->fail("must be between 0 s and 10 s");
+      sch.iteration_overhead_source = "scenario";
+    }
+    if (auto v = c->find("max_model_len")) sch.max_model_len = bounded_int64(*v, 1, kMaxTokens * 2);
+  }
+  if (sch.policy == "lpm" && !sch.prefix_caching)
+    n.at("scheduler").fail("policy lpm (longest prefix match first) needs prefix_caching: true");
+  default_overhead(s);
+  if (auto r = n.find("router")) {
+    const std::vector<std::string> policies{"round_robin", "least_requests", "least_kv", "prefix_aware", "power_of_two", "cost"};
+    if (r->is_scalar()) {
+      s.router.policy = r->as_choice(policies);
+    } else {
+      r->expect_only({"policy", "weights"});
+      s.router.policy = r->at("policy").as_choice(policies);
+      if (auto w = r->find("weights")) {
+        if (s.router.policy != "cost") w->fail("weights belong to the cost router (policy: cost)");
+        w->expect_only({"occupancy", "active", "cache_match", "mem_bw", "recent_prefix"});
+        auto weight = [&](const char* key, double& out) {
+          if (auto v = w->find(key)) {
+            out = v->as_double();
+            if (!(out >= 0) || !std::isfinite(out)) v->fail("must be a non-negative number");
+          }
+        };
+        weight("occupancy", s.router.w_occupancy);
+        weight("active", s.router.w_active);
+        weight("cache_match", s.router.w_cache);
+        weight("mem_bw", s.router.w_mem_bw);
+        weight("recent_prefix", s.router.w_recent_prefix);
+      }
+    }
+  }
+  if (auto a = n.find("admission")) {
+    a->expect_only({"policy", "reject_priority"});
+    s.admission.policy = a->at("policy").as_choice({"none", "estimated_ttft"});
+    if (auto p = a->find("reject_priority")) s.admission.reject_priority = bounded_int(*p, 0, 1000);
+  }
+  if (auto l = n.find("slo")) {
+    l->expect_only({"ttft_ms", "tpot_ms", "percentile"});
+    if (auto v = l->find("ttft_ms")) s.slo.ttft_s = positive(*v) * 1e-3;
+    if (auto v = l->find("tpot_ms")) s.slo.tpot_s = positive(*v) * 1e-3;
+    if (auto v = l->find("percentile")) {
+      s.slo.percentile = v->as_double();
+      if (!(s.slo.percentile > 0 && s.slo.percentile < 100)) v->fail("must be between 0 and 100 (exclusive)");
+    }
+  }
+  s.workload = parse_workload(n.at("workload"));
+  return s;
+}
+
+}  // namespace foresight::sim
