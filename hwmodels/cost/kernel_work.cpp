@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "hwmodels/cost/cost_model.hpp"
+
 namespace foresight::hw {
 
 KernelWork gemm_work(int64_t m, int64_t n, int64_t k, int64_t batch, const std::string& dtype) {
@@ -22,9 +24,8 @@ KernelWork attention_work(int64_t batch, int64_t seq_q, int64_t seq_kv, int64_t 
   KernelWork w;
   const double b = double(batch), sq = double(seq_q), skv = double(seq_kv), h = double(heads),
                kvh = double(kv_heads > 0 ? kv_heads : heads), d = double(head_dim), s = dtype_size(dtype);
-  double fwd = 4.0 * b * h * sq * skv * d;
-  if (causal) fwd *= 0.5;
-  w.flops = backward ? 2.5 * fwd : fwd;
+  // One FLOP convention for planners, fitter and calibrated model (cost_model.hpp).
+  w.flops = attention_flops(AttentionQuery{batch, seq_q, seq_kv, heads, kv_heads, head_dim, causal, backward, dtype});
   const double q_o = 2.0 * b * sq * h * d * s, k_v = 2.0 * b * skv * kvh * d * s;
   // Backward reads Q,K,V,O,dO and writes dQ,dK,dV: about twice the forward traffic.
   w.bytes = backward ? 2.0 * (q_o + k_v) : q_o + k_v;
