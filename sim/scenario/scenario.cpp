@@ -70,13 +70,18 @@ const Workload& choose_workload(const YamlNode& doc, const WorkloadRegistry& reg
     kind = w->at("kind").as_choice(registry.kinds());
     return *registry.find(kind);
   }
+  const Workload* found = nullptr;
   for (const auto& w : registry.all())
     if (!w->primary_section().empty() && doc.has(w->primary_section())) {
-      kind = w->kind();
-      return *w;
+      if (found)
+        doc.at(w->primary_section())
+            .fail(fmt::format("a scenario runs one workload, and this one has both '{}' and '{}'; keep one",
+                              found->primary_section(), w->primary_section()));
+      found = w.get();
     }
-  doc.at("workload");  // raises "missing required key"
-  throw std::logic_error("unreachable");
+  if (!found) doc.at("workload");  // raises "missing required key"
+  kind = found->kind();
+  return *found;
 }
 
 Scenario build(YAML::Node root, const std::string& name, const LoadOptions& options) {

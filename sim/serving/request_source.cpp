@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 
 #include <boost/random/exponential_distribution.hpp>
 #include <boost/random/gamma_distribution.hpp>
@@ -64,7 +63,7 @@ std::vector<uint64_t> block_hashes(int64_t request_id, int64_t input_tokens, int
   return out;
 }
 
-RequestSource::RequestSource(const ServingSpec& spec, uint64_t seed, const std::string& trace_dir)
+RequestSource::RequestSource(const ServingSpec& spec, uint64_t seed)
     : spec_(spec), rng_(seed) {
   const auto& w = spec.workload;
   for (const LengthDist* d : {&w.input, &w.output})
@@ -72,13 +71,7 @@ RequestSource::RequestSource(const ServingSpec& spec, uint64_t seed, const std::
       throw InputError(fmt::format("serving.workload: a zipf length range wider than {} tokens is not supported", kMaxZipfRange));
   zipf_cdf_in_ = zipf_cdf(w.input);
   zipf_cdf_out_ = zipf_cdf(w.output);
-  if (w.arrivals.kind == "trace") {
-    std::filesystem::path p = w.arrivals.path;
-    if (p.is_relative() && !trace_dir.empty()) p = std::filesystem::path(trace_dir) / p;
-    if (!std::filesystem::is_regular_file(p))
-      throw InputError(w.arrivals.where, "serving.workload.arrivals.path", fmt::format("no trace file at {}", p.string()));
-    trace_ = std::make_unique<TraceReader>(p.string(), w.arrivals.format);
-  }
+  if (w.arrivals.kind == "trace") trace_ = std::make_unique<TraceReader>(w.arrivals.path, w.arrivals.format);
 }
 
 int64_t RequestSource::draw_length(const LengthDist& d) {

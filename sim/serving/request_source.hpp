@@ -17,8 +17,7 @@ namespace foresight::sim {
 
 class RequestSource {
  public:
-  // `trace_dir`: where a relative trace path is looked up (the scenario file's folder).
-  RequestSource(const ServingSpec& spec, uint64_t seed, const std::string& trace_dir);
+  RequestSource(const ServingSpec& spec, uint64_t seed);
 
   bool closed_loop() const { return spec_.workload.arrivals.kind == "closed_loop"; }
   // Open loop: the next request with its arrival time, or nullopt when the workload is exhausted.

@@ -31,14 +31,14 @@ struct ReplicaSlot {
   double step_start = 0;
   double ema_step = 0, ema_per_token = 0;
   StepCost cost_sum;
+  bool kick_pending = false;
 };
 
 class ServingDriver {
  public:
   ServingDriver(Session& session, const ServingSpec& spec, const ServingRunOptions& options)
       : session_(session), spec_(spec), options_(options), memory_(plan_replica_memory(spec, session.cluster().gpu())),
-        source_(spec, session.scenario().seed,
-                std::filesystem::path(session.scenario().file).parent_path().string()),
+        source_(spec, session.scenario().seed),
         router_(spec, session.scenario().seed, spec.replicas), metrics_(spec, options.requests_csv) {
     if (!options.trace_path.empty()) trace_ = std::make_unique<TraceStream>(options.trace_path);
     // PCIe to host memory carries swapped-out KV (the system's GPU-to-host path, catalog).
@@ -107,7 +107,20 @@ class ServingDriver {
     }
     live_.emplace(r->id, std::move(owned));
     slot.replica->enqueue(r);
-    kick(k);
+    kick_soon(k);
+  }
+
+  // Requests that arrive at the same instant are all queued before the replica plans its step: the
+  // step starts from a zero-delay timer, which runs after the events already due now.
+  void kick_soon(int k) {
+    ReplicaSlot& slot = slots_[static_cast<size_t>(k)];
+    if (slot.kick_pending || slot.replica->busy()) return;
+    slot.kick_pending = true;
+    const ActivityId t = engine_->timer(engine_->now());
+    engine_->then(t, [this, k](ActivityId) {
+      slots_[static_cast<size_t>(k)].kick_pending = false;
+      kick(k);
+    });
   }
 
   void reject(std::unique_ptr<Request> r, const std::string& reason) {

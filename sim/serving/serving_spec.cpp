@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
 #include <fmt/format.h>
 
@@ -90,8 +91,15 @@ ArrivalSpec parse_arrivals(const YamlNode& n) {
     a.concurrency = bounded_int(n.at("concurrency"), 1, 1'000'000);
   } else {
     n.expect_only({"kind", "path", "format", "time_scale"});
-    a.path = n.at("path").as_string();
-    a.where = n.at("path").location();
+    // Relative to the scenario file, like its catalog files.
+    const YamlNode p = n.at("path");
+    std::filesystem::path path = p.as_string();
+    const auto base = std::filesystem::path(p.location().file).parent_path();
+    if (path.is_relative() && !base.empty() && p.location().file.rfind("--set", 0) != 0)
+      path = base / path;
+    if (!std::filesystem::is_regular_file(path)) p.fail(fmt::format("no trace file at {}", path.string()));
+    a.path = path.string();
+    a.where = p.location();
     if (auto f = n.find("format")) a.format = f->as_choice({"azure", "burstgpt", "mooncake"});
     if (auto t = n.find("time_scale")) a.time_scale = positive(*t);
   }
