@@ -1,4 +1,4 @@
-"""Foresight: predict GPU-cluster collective and training performance by simulation.
+"""Foresight: predict GPU-cluster collective, training and serving performance by simulation.
 
     import foresight
     result = foresight.run("scenarios/nccl-allreduce-dgx-h100.yaml", set={"cluster.nodes": 2, "workload.ranks": 16})
@@ -7,11 +7,13 @@
                     {"training.parallelism.tp": [2, 4, 8], "training.parallelism.pp": [4, 8]})
 """
 import json as _json
+import os
 
 from ._foresight import InputError  # noqa: F401  (re-exported)
 from . import _foresight
 
-__all__ = ["run", "run_text", "default_scenario", "catalog", "collectives_frame", "sweep", "InputError"]
+__all__ = ["run", "run_text", "default_scenario", "catalog", "collectives_frame", "requests_frame", "max_rate",
+           "sweep", "InputError"]
 
 
 def _overrides(set):
@@ -38,19 +40,56 @@ def _paths(catalog):
     return [str(c) for c in catalog]
 
 
-def run(path, set=None, profile="", trace="", catalog=None):
+def _requests_file(requests):
+    """Where per-request rows go: a path, True for a temporary file, or nothing."""
+    if requests is None or requests is False:
+        return ""
+    if requests is True:
+        import tempfile
+
+        fd, path = tempfile.mkstemp(prefix="foresight-requests-", suffix=".csv")
+        os.close(fd)
+        return path
+    return str(requests)
+
+
+def run(path, set=None, profile="", trace="", catalog=None, requests=None, max_rate=None):
     """Simulate the scenario file at `path`; returns the same document as `foresight run --json`.
 
     `set` overrides scenario keys: a dict {"cluster.nodes": 4} or a list ["cluster.nodes=4"].
     `catalog` adds catalog YAML files of your own hardware (a path or a list), as --catalog does.
+    Serving scenarios: `requests=True` (or a path) streams one row per request to a CSV that
+    `requests_frame(result)` reads; `max_rate=0.9` also searches the highest arrival rate at which
+    90 % of requests meet the SLO (result["serving"]["max_rate"]).
     Bad input raises foresight.InputError naming the file, line and key.
     """
-    return _json.loads(_foresight.run_json(str(path), _overrides(set), str(profile), str(trace), _paths(catalog)))
+    return _json.loads(_foresight.run_json(str(path), _overrides(set), str(profile), str(trace), _paths(catalog),
+                                           _requests_file(requests), float(max_rate or 0)))
 
 
-def run_text(text, name="<string>", set=None, profile="", trace="", catalog=None):
+def run_text(text, name="<string>", set=None, profile="", trace="", catalog=None, requests=None, max_rate=None):
     """Like run(), from scenario YAML text."""
-    return _json.loads(_foresight.run_text_json(text, name, _overrides(set), str(profile), str(trace), _paths(catalog)))
+    return _json.loads(_foresight.run_text_json(text, name, _overrides(set), str(profile), str(trace), _paths(catalog),
+                                                _requests_file(requests), float(max_rate or 0)))
+
+
+def requests_frame(result):
+    """One row per request of a serving run made with requests=True (or a path): arrival, first
+    token, finish (seconds), input/output tokens, cached tokens, preemptions, replica, TTFT/TPOT/E2E,
+    whether it met the SLO, and why it was rejected if it was."""
+    import pandas as pd
+
+    serving = result.get("serving", {})
+    if "requests_file" not in serving:
+        raise InputError("requests_frame: this result has no per-request file; run the serving scenario with requests=True")
+    return pd.read_csv(serving["requests_file"])
+
+
+def max_rate(path, attainment=0.9, set=None, catalog=None):
+    """The highest Poisson/gamma/constant arrival rate (requests/s) at which `attainment` of the
+    requests meet both SLOs, by bracketing and bisection over full simulations (within 2 %)."""
+    result = run(path, set=set, catalog=catalog, max_rate=attainment)
+    return result["serving"]["max_rate"]["rate_per_s"]
 
 
 def default_scenario():

@@ -44,7 +44,7 @@ int RequestTable::intern(const CollectiveRequest& req, bool* fresh) {
 }
 
 ActivityId ActivityGraph::add(const ActivityRecord& r, const std::vector<ActivityId>& after) {
-  const auto id = static_cast<ActivityId>(acts_.size());
+  const auto id = static_cast<ActivityId>(size());
   for (ActivityId d : after)
     if (d < 0 || d >= id) throw std::logic_error("an activity waits for an activity that was not started before it");
   acts_.push_back(r);
@@ -53,8 +53,8 @@ ActivityId ActivityGraph::add(const ActivityRecord& r, const std::vector<Activit
   rec.pending = 0;
   rec.done = rec.started = false;
   for (ActivityId d : after) {
-    if (!acts_[static_cast<size_t>(d)].done) {
-      succ_[static_cast<size_t>(d)].push_back(id);
+    if (d >= base_ && !(*this)[d].done) {
+      succ_[static_cast<size_t>(d - base_)].push_back(id);
       ++rec.pending;
     }
   }
@@ -64,8 +64,8 @@ ActivityId ActivityGraph::add(const ActivityRecord& r, const std::vector<Activit
     if (!fresh) {
       const ActivityId prev = it->second;
       it->second = id;
-      if (!acts_[static_cast<size_t>(prev)].done) {
-        succ_[static_cast<size_t>(prev)].push_back(id);
+      if (prev >= base_ && !(*this)[prev].done) {
+        succ_[static_cast<size_t>(prev - base_)].push_back(id);
         ++rec.pending;
       }
     }
@@ -74,13 +74,24 @@ ActivityId ActivityGraph::add(const ActivityRecord& r, const std::vector<Activit
 }
 
 void ActivityGraph::complete(ActivityId id, double time, std::vector<ActivityId>& ready) {
-  ActivityRecord& rec = acts_[static_cast<size_t>(id)];
+  ActivityRecord& rec = (*this)[id];
   rec.done = true;
   rec.end = time;
-  auto& succ = succ_[static_cast<size_t>(id)];
+  auto& succ = succ_[static_cast<size_t>(id - base_)];
   for (ActivityId s : succ)
-    if (--acts_[static_cast<size_t>(s)].pending == 0) ready.push_back(s);
+    if (--(*this)[s].pending == 0) ready.push_back(s);
   std::vector<ActivityId>().swap(succ);  // a finished activity's successor list is never read again
+}
+
+void ActivityGraph::forget_completed() {
+  while (done_prefix_ < acts_.size() && acts_[done_prefix_].done) ++done_prefix_;
+  // Erase in bulk, once the completed prefix is half of what is kept: amortised O(1) per activity.
+  constexpr size_t kMinBatch = 4096;
+  if (done_prefix_ < kMinBatch || done_prefix_ * 2 < acts_.size()) return;
+  acts_.erase(acts_.begin(), acts_.begin() + static_cast<std::ptrdiff_t>(done_prefix_));
+  succ_.erase(succ_.begin(), succ_.begin() + static_cast<std::ptrdiff_t>(done_prefix_));
+  base_ += static_cast<ActivityId>(done_prefix_);
+  done_prefix_ = 0;
 }
 
 }  // namespace foresight::sim

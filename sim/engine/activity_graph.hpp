@@ -55,16 +55,23 @@ class ActivityGraph {
   // Marks `id` complete at `time`; appends the activities that became ready to `ready`.
   void complete(ActivityId id, double time, std::vector<ActivityId>& ready);
 
-  ActivityRecord& operator[](ActivityId id) { return acts_[static_cast<size_t>(id)]; }
-  const ActivityRecord& operator[](ActivityId id) const { return acts_[static_cast<size_t>(id)]; }
-  size_t size() const { return acts_.size(); }
+  ActivityRecord& operator[](ActivityId id) { return acts_[static_cast<size_t>(id - base_)]; }
+  const ActivityRecord& operator[](ActivityId id) const { return acts_[static_cast<size_t>(id - base_)]; }
+  size_t size() const { return static_cast<size_t>(base_) + acts_.size(); }  // activities ever added
+  // Long runs (serving, failures) need not keep every activity: this drops the records of the
+  // completed activities at the front once they are half of those kept, so memory follows what is
+  // in flight, not the run's length. Dropped activities count as completed.
+  void forget_completed();
+  bool forgotten(ActivityId id) const { return id < base_; }
 
   RequestTable requests;
   std::vector<std::shared_ptr<const CollectivePlan>> plans;
 
  private:
-  std::vector<ActivityRecord> acts_;
+  std::vector<ActivityRecord> acts_;           // activities base_, base_ + 1, ...
   std::vector<std::vector<ActivityId>> succ_;
+  ActivityId base_ = 0;
+  size_t done_prefix_ = 0;                     // leading kept records known to be completed
   std::unordered_map<int64_t, ActivityId> lane_tail_;
 };
 

@@ -80,9 +80,23 @@ void Engine::fire(ActivityId id, double time) {
   for (auto& cb : list) cb(id);
 }
 
-double Engine::start_time(ActivityId id) const { return graph_[id].start; }
-double Engine::end_time(ActivityId id) const { return graph_[id].end; }
+namespace {
+void check_kept(const ActivityGraph& g, ActivityId id) {
+  if (id < 0 || static_cast<size_t>(id) >= g.size()) throw std::logic_error("unknown activity");
+  if (g.forgotten(id)) throw std::logic_error("the engine did not keep this completed activity (keep_history(false))");
+}
+}  // namespace
+
+double Engine::start_time(ActivityId id) const {
+  check_kept(graph_, id);
+  return graph_[id].start;
+}
+double Engine::end_time(ActivityId id) const {
+  check_kept(graph_, id);
+  return graph_[id].end;
+}
 double Engine::duration(ActivityId id) const {
+  check_kept(graph_, id);
   const ActivityRecord& r = graph_[id];
   return r.duration >= 0 ? r.duration : r.end - r.start;
 }

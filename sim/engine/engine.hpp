@@ -52,6 +52,9 @@ class Engine {
   // may differ from it in the last bit), end - start in flow fidelity.
   double duration(ActivityId id) const;
   size_t activities() const { return graph_.size(); }
+  // Keep the records of completed activities (the default; start_time and friends need them), or
+  // let the analytical backend drop them so a long dynamic run's memory stays flat.
+  void keep_history(bool keep) { keep_history_ = keep; }
 
   virtual const char* fidelity() const = 0;   // "analytical" | "flow"
   virtual bool shares_links() const = 0;      // whether concurrent transfers contend for links
@@ -69,6 +72,7 @@ class Engine {
   ActivityGraph graph_;
   double now_ = 0;
   bool ran_ = false;
+  bool keep_history_ = true;
 
  private:
   ActivityId add(ActivityRecord r, const After& after);

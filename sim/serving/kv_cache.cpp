@@ -8,22 +8,41 @@ namespace foresight::sim {
 KvCache::KvCache(int64_t blocks, int block_size, bool prefix_caching)
     : total_(blocks), free_(blocks), block_size_(block_size), prefix_caching_(prefix_caching) {
   if (blocks <= 0 || block_size <= 0) throw std::logic_error("KV cache needs blocks and a block size");
+  if (blocks > INT32_MAX) throw std::logic_error("KV cache larger than 2^31 blocks");
+}
+
+void KvCache::lru_push(int32_t s) {
+  Slot& x = slots_[static_cast<size_t>(s)];
+  x.prev = lru_tail_, x.next = -1;
+  if (lru_tail_ >= 0) slots_[static_cast<size_t>(lru_tail_)].next = s;
+  else lru_head_ = s;
+  lru_tail_ = s;
+  ++evictable_;
+}
+
+void KvCache::lru_remove(int32_t s) {
+  Slot& x = slots_[static_cast<size_t>(s)];
+  if (x.prev >= 0) slots_[static_cast<size_t>(x.prev)].next = x.next;
+  else lru_head_ = x.next;
+  if (x.next >= 0) slots_[static_cast<size_t>(x.next)].prev = x.prev;
+  else lru_tail_ = x.prev;
+  x.prev = x.next = -1;
+  --evictable_;
 }
 
 int64_t KvCache::match(const Request& r) const {
   if (!prefix_caching_) return 0;
   const int64_t cap = std::min<int64_t>((r.tokens() - 1) / block_size_, static_cast<int64_t>(r.block_hashes.size()));
   int64_t m = 0;
-  while (m < cap && cached_.count(r.block_hashes[static_cast<size_t>(m)])) ++m;
+  while (m < cap && index_.count(r.block_hashes[static_cast<size_t>(m)])) ++m;
   return m;
 }
 
 void KvCache::acquire_prefix(Request& r, int64_t blocks) {
   for (int64_t k = 0; k < blocks; ++k) {
-    const uint64_t h = r.block_hashes[static_cast<size_t>(k)];
-    Entry& e = cached_.at(h);
-    if (e.refs++ == 0) lru_.erase(e.lru);
-    r.cached_blocks.push_back(h);
+    const int32_t s = index_.at(r.block_hashes[static_cast<size_t>(k)]);
+    if (slots_[static_cast<size_t>(s)].refs++ == 0) lru_remove(s);
+    r.cached_blocks.push_back(s);
   }
   r.blocks += blocks;
   r.hashed = blocks;
@@ -34,12 +53,14 @@ void KvCache::acquire_prefix(Request& r, int64_t blocks) {
 bool KvCache::grow(Request& r, int64_t tokens) {
   const int64_t need = blocks_for(tokens) - r.blocks;
   if (need <= 0) return true;
-  if (need > free_ + evictable()) return false;
-  int64_t from_free = std::min(need, free_);
+  if (need > free_ + evictable_) return false;
+  const int64_t from_free = std::min(need, free_);
   free_ -= from_free;
   for (int64_t k = from_free; k < need; ++k) {  // reuse the least recently used cached blocks
-    cached_.erase(lru_.front());
-    lru_.pop_front();
+    const int32_t s = lru_head_;
+    lru_remove(s);
+    index_.erase(slots_[static_cast<size_t>(s)].hash);
+    spare_.push_back(s);
     ++evictions_;
   }
   r.blocks += need;
@@ -51,21 +72,32 @@ void KvCache::publish(Request& r) {
   if (!prefix_caching_) return;
   const int64_t full = std::min<int64_t>(std::min(r.computed, r.input_tokens) / block_size_,
                                          static_cast<int64_t>(r.block_hashes.size()));
+  if (r.hashed >= full) return;
+  if (slots_.empty()) {
+    index_.reserve(static_cast<size_t>(total_));
+    slots_.reserve(static_cast<size_t>(std::min<int64_t>(total_, 1 << 20)));
+  }
   for (; r.hashed < full; ++r.hashed) {
     const uint64_t h = r.block_hashes[static_cast<size_t>(r.hashed)];
-    auto [it, fresh] = cached_.try_emplace(h);
+    int32_t s;
+    if (!spare_.empty()) {
+      s = spare_.back();
+    } else {
+      s = static_cast<int32_t>(slots_.size());
+    }
+    auto [it, fresh] = index_.try_emplace(h, s);
     if (!fresh) continue;  // computed twice at once: this copy stays private, as vLLM does
-    it->second.refs = 1;
-    r.cached_blocks.push_back(h);
+    if (!spare_.empty()) spare_.pop_back();
+    else slots_.emplace_back();
+    slots_[static_cast<size_t>(s)] = Slot{h, 1, -1, -1};
+    r.cached_blocks.push_back(s);
   }
 }
 
 void KvCache::release(Request& r) {
   // Tail first into the queue, so the head of a prefix is evicted last.
-  for (auto it = r.cached_blocks.rbegin(); it != r.cached_blocks.rend(); ++it) {
-    Entry& e = cached_.at(*it);
-    if (--e.refs == 0) e.lru = lru_.insert(lru_.end(), *it);
-  }
+  for (auto it = r.cached_blocks.rbegin(); it != r.cached_blocks.rend(); ++it)
+    if (--slots_[static_cast<size_t>(*it)].refs == 0) lru_push(*it);
   free_ += r.blocks - static_cast<int64_t>(r.cached_blocks.size());
   released_ += r.blocks;
   r.blocks = 0;

@@ -5,9 +5,13 @@
 // recomputing it. A cached block nobody references stays in the cache, least recently used first
 // in line to be evicted when the pool runs short (released blocks are queued tail first, so a
 // prefix's head outlives its tail). SGLang's radix tree behaves the same at page granularity.
+//
+// Cached blocks live in a slot table with an intrusive LRU list and an open-addressing hash index
+// reserved for the whole pool, so a run over millions of blocks does no per-block allocation.
 #include <cstdint>
-#include <list>
-#include <unordered_map>
+#include <vector>
+
+#include <absl/container/flat_hash_map.h>
 
 #include "sim/serving/request.hpp"
 
@@ -32,9 +36,9 @@ class KvCache {
   void release(Request& r);
 
   int64_t total() const { return total_; }
-  int64_t free() const { return free_; }                        // holding nothing
-  int64_t evictable() const { return static_cast<int64_t>(lru_.size()); }  // cached, unreferenced
-  int64_t in_use() const { return total_ - free_ - evictable(); }
+  int64_t free() const { return free_; }                 // holding nothing
+  int64_t evictable() const { return evictable_; }       // cached, unreferenced
+  int64_t in_use() const { return total_ - free_ - evictable_; }
   int block_size() const { return block_size_; }
 
   // Conservation counters: references handed out and given back; equal once every request left.
@@ -43,15 +47,21 @@ class KvCache {
   int64_t evictions() const { return evictions_; }
 
  private:
-  struct Entry {
-    int refs = 0;
-    std::list<uint64_t>::iterator lru;
+  struct Slot {
+    uint64_t hash = 0;
+    int32_t refs = 0;
+    int32_t prev = -1, next = -1;   // LRU neighbours while unreferenced
   };
-  int64_t total_, free_;
+  void lru_push(int32_t s);
+  void lru_remove(int32_t s);
+
+  int64_t total_, free_, evictable_ = 0;
   int block_size_;
   bool prefix_caching_;
-  std::unordered_map<uint64_t, Entry> cached_;
-  std::list<uint64_t> lru_;  // unreferenced cached blocks, least recently used first
+  std::vector<Slot> slots_;
+  std::vector<int32_t> spare_;               // unused slot records
+  absl::flat_hash_map<uint64_t, int32_t> index_;  // open addressing: no allocation per entry
+  int32_t lru_head_ = -1, lru_tail_ = -1;    // head: least recently used
   int64_t acquired_ = 0, released_ = 0, evictions_ = 0;
 };
 

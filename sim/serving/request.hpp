@@ -22,7 +22,7 @@ struct Request {
   int64_t generated = 0;            // output tokens emitted so far
   int64_t cached_tokens = 0;        // prompt tokens served by the prefix cache at (last) admission
   int64_t blocks = 0;               // KV blocks held
-  std::vector<uint64_t> cached_blocks;  // hashes of the prefix-cache blocks it holds a reference to
+  std::vector<int32_t> cached_blocks;   // the prefix-cache blocks it holds a reference to (slots)
   int64_t hashed = 0;               // leading prompt blocks already offered to the prefix cache
   int preemptions = 0;
   double first_token = -1;

@@ -63,6 +63,7 @@ class ServingDriver {
 
   ServingOutcome run() {
     engine_ = session_.engine();
+    engine_->keep_history(false);  // steps and arrivals are never looked up afterwards
     if (source_.closed_loop()) {
       for (int c = 0; c < spec_.workload.arrivals.concurrency; ++c)
         if (auto r = source_.next_for(c, 0.0)) arrive(std::make_unique<Request>(std::move(*r)));

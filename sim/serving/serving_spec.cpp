@@ -166,12 +166,14 @@ void apply_engine_defaults(ServingSpec& s, const hw::GpuSpec& gpu) {
     }
     case ServingEngine::sglang:
       // SGLang server_args.py: chunked_prefill_size 8192 on 80-141 GB GPUs, 16384 from 160 GB;
-      // page_size 1 (token-granular radix cache, on by default); schedule_policy fcfs.
+      // radix cache on by default; schedule_policy fcfs. Its page_size is 1 (token-granular
+      // matching); Foresight keeps 16-token pages by default, as a token per cache entry costs
+      // millions of entries per run (set block_size: 1 for token granularity).
       sch.max_num_batched_tokens = gib >= 160 ? 16384 : gib >= 70 ? 8192 : 4096;
       sch.max_num_seqs = 1024;
       sch.chunked_prefill = true;
       sch.prefix_caching = true;
-      sch.block_size = 1;
+      sch.block_size = 16;
       break;
     case ServingEngine::trtllm:
       // TensorRT-LLM BuildConfig / trtllm-serve: max_batch_size 2048, max_num_tokens 8192, chunked

@@ -81,3 +81,23 @@ def test_user_catalog_files_from_python():
     with pytest.raises(foresight.InputError):
         foresight.run(os.path.join(root, "scenarios", "nccl-allreduce-dgx-h100.yaml"),
                       set={"cluster.system": "gh200-nvl32"})
+
+
+def test_serving_requests_frame_and_max_rate():
+    scenario = os.path.join(ROOT, "scenarios", "serving-llama31-70b-h100-vllm.yaml")
+    r = foresight.run(scenario, set={"serving.workload.requests": 200}, requests=True)
+    s = r["serving"]
+    assert s["completed"] == 200
+    frame = foresight.requests_frame(r)
+    assert len(frame) == 200
+    assert {"arrival_s", "first_token_s", "finish_s", "input_tokens", "output_tokens", "cached_tokens",
+            "preemptions", "replica"} <= set(frame.columns)
+    # The frame and the summary describe the same requests.
+    assert abs(frame["ttft_s"].mean() * 1e3 - s["ttft_ms"]["mean"]) < 1e-6 * s["ttft_ms"]["mean"]
+    assert (frame["finish_s"] >= frame["first_token_s"]).all()
+    rate = foresight.max_rate(scenario, attainment=0.9, set={"serving.workload.requests": 200})
+    assert rate > 0
+    with pytest.raises(foresight.InputError):
+        foresight.requests_frame(foresight.run(scenario, set={"serving.workload.requests": 10}))
+    with pytest.raises(foresight.InputError):
+        foresight.run(SCENARIO, requests=True)  # a collective bench has no requests

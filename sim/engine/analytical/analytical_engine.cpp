@@ -47,7 +47,7 @@ void AnalyticalEngine::submitted(ActivityId id, const After&, bool ready) {
 }
 
 void AnalyticalEngine::watched(ActivityId id) {
-  if (graph_[id].done) heap_.push(Event{now_, seq_++, id, true});
+  if (graph_.forgotten(id) || graph_[id].done) heap_.push(Event{now_, seq_++, id, true});
 }
 
 void AnalyticalEngine::run_backend() {
@@ -61,10 +61,8 @@ void AnalyticalEngine::run_backend() {
       for (ActivityId r : ready_) start(r);
     }
     if (has_callbacks(e.id)) fire(e.id, now_);
+    if (!keep_history_) graph_.forget_completed();
   }
-  for (size_t i = 0; i < graph_.size(); ++i)
-    if (!graph_[static_cast<ActivityId>(i)].done)
-      throw std::logic_error("activities wait for each other in a cycle: dependencies contradict stream order");
 }
 
 }  // namespace foresight::sim

@@ -144,3 +144,20 @@ TEST_CASE("a callback that throws stops a flow run and reaches the caller", "[en
   engine->then(a, [](ActivityId) { throw InputError("stop here"); });
   CHECK_THROWS_WITH(engine->run(), "stop here");
 }
+
+TEST_CASE("an engine that keeps no history forgets completed activities but not their effects", "[engine]") {
+  AnalyticalEngine engine(CollectiveTimer([](const CollectiveRequest&) { return CollectiveResult{0, "", ""}; }));
+  engine.keep_history(false);
+  // A chain of 100,000 one-second steps, each started from the previous one's callback.
+  int left = 100000;
+  std::function<void(ActivityId)> next = [&](ActivityId) {
+    if (--left > 0) engine.then(engine.compute(Lane{0, 0}, 1.0), next);
+  };
+  const ActivityId first = engine.compute(Lane{0, 0}, 1.0);
+  engine.then(first, next);
+  engine.run();
+  CHECK(left == 0);
+  CHECK(engine.now() == 100000.0);
+  CHECK(engine.activities() == 100000);
+  CHECK_THROWS_AS(engine.start_time(first), std::logic_error);  // dropped: it had completed long ago
+}
