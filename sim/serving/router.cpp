@@ -58,10 +58,14 @@ int Router::choose(const Request& r, const std::vector<Replica*>& replicas) {
   } else if (p == "least_kv") {
     argmin([&](int i) { return kv_load(*replicas[static_cast<size_t>(i)]); });
   } else if (p == "prefix_aware") {
-    // Longest match first; among equal matches the fewest outstanding requests.
+    // Longest cached match first; then where the same prefix was sent recently (its KV may still
+    // be computing, as SGLang's router tracks what it routed, not only what is cached); then the
+    // fewest outstanding requests.
     argmin([&](int i) {
       const Replica& x = *replicas[static_cast<size_t>(i)];
-      return -double(x.prefix_match(r)) * 1e9 + double(x.outstanding());
+      const auto& q = recent_[static_cast<size_t>(i)];
+      const bool sent = !r.block_hashes.empty() && std::find(q.begin(), q.end(), r.block_hashes.front()) != q.end();
+      return -double(x.prefix_match(r)) * 1e9 - (sent ? 1e8 : 0.0) + double(x.outstanding());
     });
   } else if (p == "power_of_two") {
     boost::random::uniform_int_distribution<int> pick(0, n - 1);

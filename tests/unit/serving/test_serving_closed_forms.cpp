@@ -173,3 +173,48 @@ TEST_CASE("serving runs are deterministic for a seed", "[serving]") {
   CHECK(a == test::run_serving_yaml(yaml).dump());
   CHECK(a != test::run_serving_yaml(yaml, {"seed=8"}).dump());
 }
+
+TEST_CASE("early rejection turns away only the priorities it may, and only under overload", "[serving]") {
+  // Twice what one replica can serve, a third of it at priority 0.
+  const std::string workload =
+      "{requests: 1500, arrivals: {kind: poisson, rate: 60/s}, input_tokens: {dist: fixed, value: 2000}, "
+      "output_tokens: {dist: fixed, value: 100}, priorities: [{weight: 1, priority: 0}, {weight: 2, priority: 1}]}";
+  RunOptions o;
+  o.requests_path = "/tmp/foresight-admission.csv";
+  const auto j = test::run_serving_yaml(
+      test::serving_yaml(workload, "  admission: {policy: estimated_ttft, reject_priority: 1}\n"), {}, o);
+  CHECK(j["rejected"].get<int>() > 0);
+  CHECK(j["rejected_by_reason"]["estimated_ttft"] == j["rejected"]);
+  std::ifstream csv(o.requests_path);
+  std::string line;
+  std::getline(csv, line);
+  int rejected_high = 0;
+  while (std::getline(csv, line))
+    if (line.find(",estimated_ttft") != std::string::npos && line.find(",0,") == line.find(',', line.find(',') + 1))
+      ++rejected_high;
+  CHECK(rejected_high == 0);  // priority 0 is never turned away
+  const auto calm = test::run_serving_yaml(
+      test::serving_yaml("{requests: 300, arrivals: {kind: poisson, rate: 5/s}, input_tokens: {dist: fixed, value: "
+                         "2000}, output_tokens: {dist: fixed, value: 100}}",
+                         "  admission: {policy: estimated_ttft}\n"));
+  CHECK(calm["rejected"] == 0);
+}
+
+TEST_CASE("a prefix-aware router keeps each shared prefix on one replica", "[serving]") {
+  const std::string workload =
+      "{requests: 800, arrivals: {kind: poisson, rate: 40/s}, input_tokens: {dist: fixed, value: 1200}, "
+      "output_tokens: {dist: fixed, value: 20}, shared_prefix: {fraction: 1.0, tokens: 1024, groups: 8}}";
+  auto hit_rate = [&](const std::string& router) {
+    return test::run_serving_yaml(test::serving_yaml(workload, "  router: " + router + "\n", 4))["kv"]["prefix_hit_rate"]
+        .get<double>();
+  };
+  const double aware = hit_rate("prefix_aware"), rr = hit_rate("round_robin");
+  // Each group's prefix is computed once per replica it reaches (its first request there), plus by
+  // any request that arrives while that first prefill is still running. Kept on one replica, a
+  // group misses about once: 8 misses in all, 32 at most when round robin spreads every group.
+  const double best = (800.0 - 8) * 1024 / (800 * 1200);
+  CHECK(aware <= best + 1e-12);
+  CHECK(aware >= best * 0.99);  // a few requests land during their group's first prefill
+  CHECK(rr < aware);
+  CHECK(rr <= (800.0 - 32) * 1024 / (800 * 1200) + 1e-12);
+}
