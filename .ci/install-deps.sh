@@ -4,7 +4,7 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 packages=(build-essential cmake pkg-config git
-          libsimgrid-dev libboost-dev libyaml-cpp-dev nlohmann-json3-dev libfmt-dev libcli11-dev catch2 libabsl-dev
+          libsimgrid-dev libboost-dev libyaml-cpp-dev nlohmann-json3-dev libfmt-dev libcli11-dev catch2 libabsl-dev zlib1g-dev
           pybind11-dev python3-dev python3-venv)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 
 #include "core/dtype.hpp"
 #include "core/json_input.hpp"
+#include "core/text_file.hpp"
 #include "core/error.hpp"
 
 namespace foresight::hw {
@@ -56,8 +59,10 @@ namespace {
 
 json error_to_json(const HeldOutError& e) {
   if (!e.available()) return nullptr;  // too few points to hold any out: say so rather than print 0 %
-  return {{"points", e.points}, {"folds", e.folds}, {"mape", e.mape}, {"max_ape", e.max_ape},
-          {"extrapolated", e.extrapolated}, {"inside_points", e.inside_points}, {"inside_mape", e.inside_mape}};
+  json j{{"points", e.points}, {"folds", e.folds}, {"mape", e.mape}, {"max_ape", e.max_ape},
+         {"extrapolated", e.extrapolated}, {"inside_points", e.inside_points}, {"inside_mape", e.inside_mape}};
+  if (e.median_ape > 0) j["median_ape"] = e.median_ape;
+  return j;
 }
 
 HeldOutError error_from_json(const JsonInput& in, const json& obj, const std::string& path, const std::string& key) {
@@ -66,7 +71,8 @@ HeldOutError error_from_json(const JsonInput& in, const json& obj, const std::st
   if (v.is_null()) return e;
   const std::string p = JsonInput::join(path, key);
   in.expect_object(v, p);
-  in.only_keys(v, p, {"points", "folds", "mape", "max_ape", "extrapolated", "inside_points", "inside_mape"});
+  in.only_keys(v, p, {"points", "folds", "mape", "max_ape", "extrapolated", "inside_points", "inside_mape", "median_ape"});
+  if (v.contains("median_ape")) e.median_ape = in.number(v, p, "median_ape");
   e.points = static_cast<int>(in.integer(v, p, "points"));
   e.folds = static_cast<int>(in.integer(v, p, "folds"));
   e.mape = in.number(v, p, "mape");
@@ -187,23 +193,127 @@ CollectiveFit collective_from_json(const JsonInput& in, const json& v, const std
   return c;
 }
 
+// Tables store milliseconds at 4 significant digits: they are measurements of that precision, and
+// a profile of hundreds of thousands of cells stays a few hundred kilobytes compressed.
 }  // namespace
+
+json kernel_table_to_json(const KernelTable& t) {
+  json cells = json::array();
+  for (double s : t.seconds) {
+    if (std::isnan(s)) {
+      cells.push_back(nullptr);
+    } else {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.4g", s * 1e3);
+      cells.push_back(std::strtod(buf, nullptr));
+    }
+  }
+  json j{{"op", t.op}, {"family", t.family}, {"dtype", t.dtype}, {"axes", t.axes}, {"values", t.values},
+         {"latency_ms", cells}, {"kernels", t.kernels}, {"held_out", error_to_json(t.held_out)}};
+  if (!t.kv_dtype.empty()) j["kv_dtype"] = t.kv_dtype;
+  if (!t.keys.empty()) j["keys"] = t.keys;
+  return j;
+}
+
+KernelTable kernel_table_from_json(const JsonInput& in, const json& v, const std::string& p) {
+  in.expect_object(v, p);
+  in.only_keys(v, p, {"op", "family", "dtype", "kv_dtype", "keys", "axes", "values", "latency_ms", "kernels", "held_out"});
+  KernelTable t;
+  t.op = in.string(v, p, "op");
+  if (t.op != "gemm" && t.op != "attention" && t.op != "decode_attention")
+    in.fail(JsonInput::join(p, "op"), "expected gemm, attention or decode_attention, got \"" + t.op + "\"");
+  t.family = in.string(v, p, "family");
+  t.dtype = canonical_dtype(in.string(v, p, "dtype"));
+  if (v.contains("kv_dtype")) t.kv_dtype = canonical_dtype(in.string(v, p, "kv_dtype"));
+  if (v.contains("keys")) {
+    const json& keys = in.object(v, p, "keys");
+    for (auto it = keys.begin(); it != keys.end(); ++it) {
+      const long long k = in.integer(keys, JsonInput::join(p, "keys"), it.key());
+      if (k < 1) in.fail(JsonInput::join(JsonInput::join(p, "keys"), it.key()), "must be >= 1");
+      t.keys[it.key()] = k;
+    }
+  }
+  const json& axes = in.array(v, p, "axes");
+  const json& values = in.array(v, p, "values");
+  if (axes.empty() || axes.size() != values.size())
+    in.fail(JsonInput::join(p, "values"), "needs one list of values per axis");
+  size_t cells = 1;
+  for (size_t a = 0; a < axes.size(); ++a) {
+    if (!axes[a].is_string()) in.fail(JsonInput::index(JsonInput::join(p, "axes"), a), "expected an axis name");
+    t.axes.push_back(axes[a].get<std::string>());
+    const std::string vp = JsonInput::index(JsonInput::join(p, "values"), a);
+    if (!values[a].is_array() || values[a].empty()) in.fail(vp, "expected a non-empty list of axis values");
+    std::vector<double> vals;
+    for (size_t i = 0; i < values[a].size(); ++i) {
+      const json& x = values[a][i];
+      if (!x.is_number() || !(x.get<double>() > 0) || !std::isfinite(x.get<double>()))
+        in.fail(JsonInput::index(vp, i), "axis values must be positive numbers");
+      if (i > 0 && !(x.get<double>() > vals.back())) in.fail(JsonInput::index(vp, i), "axis values must increase");
+      vals.push_back(x.get<double>());
+    }
+    cells *= vals.size();
+    if (cells > (size_t{1} << 26)) in.fail(vp, "a table larger than 2^26 cells is not a kernel table");
+    t.values.push_back(std::move(vals));
+  }
+  const json& lat = in.array(v, p, "latency_ms");
+  if (lat.size() != cells)
+    in.fail(JsonInput::join(p, "latency_ms"), "has " + std::to_string(lat.size()) + " cells; the axes make " +
+                                                  std::to_string(cells));
+  t.seconds.reserve(cells);
+  for (size_t i = 0; i < cells; ++i) {
+    if (lat[i].is_null()) {
+      t.seconds.push_back(std::nan(""));
+      continue;
+    }
+    if (!lat[i].is_number() || !(lat[i].get<double>() > 0) || !std::isfinite(lat[i].get<double>()))
+      in.fail(JsonInput::index(JsonInput::join(p, "latency_ms"), i), "a latency must be a positive number of ms or null");
+    t.seconds.push_back(lat[i].get<double>() * 1e-3);
+  }
+  if (v.contains("kernels"))
+    for (const auto& k : in.array(v, p, "kernels"))
+      if (k.is_string()) t.kernels.push_back(k.get<std::string>());
+  if (v.contains("held_out")) t.held_out = error_from_json(in, v, p, "held_out");
+  return t;
+}
+
+const KernelTable* Profile::find_table(const std::string& op, const std::string& dtype, const std::string& kv_dtype,
+                                       const std::map<std::string, int64_t>& keys) const {
+  const std::string d = canonical_dtype(dtype), kv = canonical_dtype(kv_dtype);
+  const KernelTable* best = nullptr;
+  double best_distance = 0;
+  for (const auto& t : tables) {
+    if (t.op != op || t.dtype != d || (!kv.empty() && !t.kv_dtype.empty() && t.kv_dtype != kv)) continue;
+    double distance = 0;
+    for (const auto& [k, want] : keys) {
+      auto it = t.keys.find(k);
+      if (it != t.keys.end()) distance += std::fabs(std::log(double(it->second) / double(want)));
+    }
+    if (!best || distance < best_distance) best = &t, best_distance = distance;
+  }
+  return best;
+}
 
 json profile_to_json(const Profile& p) {
   json compute = json::array(), coll = json::array(), held = json::object();
   for (const auto& f : p.compute) compute.push_back(compute_to_json(f));
   for (const auto& c : p.collectives) coll.push_back(collective_to_json(c));
   for (const auto& e : p.held_out) held[e.op] = error_to_json(e.error);
-  return {{"schema", kProfileSchema}, {"name", p.name}, {"provenance", p.provenance},
-          {"fit", {{"folds", p.folds}, {"seed", p.seed}}}, {"held_out", held},
-          {"compute", compute}, {"collectives", coll}, {"raw", p.raw}};
+  json j{{"schema", kProfileSchema}, {"name", p.name}, {"provenance", p.provenance},
+         {"fit", {{"folds", p.folds}, {"seed", p.seed}}}, {"held_out", held},
+         {"compute", compute}, {"collectives", coll}, {"raw", p.raw}};
+  if (!p.tables.empty()) {
+    json tables = json::array();
+    for (const auto& t : p.tables) tables.push_back(kernel_table_to_json(t));
+    j["tables"] = tables;
+  }
+  return j;
 }
 
 Profile profile_from_json(const json& j, const std::string& file) {
   JsonInput in(file);
   in.expect_object(j, "<root>");
   in.check_schema(j, "foresight-profile", kProfileSchemaVersion);
-  in.only_keys(j, "", {"schema", "name", "provenance", "fit", "held_out", "compute", "collectives", "raw"});
+  in.only_keys(j, "", {"schema", "name", "provenance", "fit", "held_out", "compute", "collectives", "raw", "tables"});
   Profile p;
   p.name = in.string(j, "", "name");
   if (p.name.empty()) in.fail("name", "must not be empty");
@@ -224,6 +334,10 @@ Profile profile_from_json(const json& j, const std::string& file) {
   for (size_t i = 0; i < coll.size(); ++i)
     p.collectives.push_back(collective_from_json(in, coll[i], JsonInput::index("collectives", i)));
   p.raw = in.array(j, "", "raw");
+  if (j.contains("tables")) {
+    const json& tables = in.array(j, "", "tables");
+    for (size_t i = 0; i < tables.size(); ++i) p.tables.push_back(kernel_table_from_json(in, tables[i], JsonInput::index("tables", i)));
+  }
   return p;
 }
 
@@ -233,10 +347,9 @@ Profile load_profile(const std::string& path) {
 }
 
 void save_profile(const Profile& p, const std::string& path) {
-  std::ofstream out(path);
-  if (!out) throw InputError(SourceLocation{path, 0, 0}, "", "cannot write profile");
-  out << profile_to_json(p).dump(1) << "\n";
-  if (!out) throw InputError(SourceLocation{path, 0, 0}, "", "error while writing profile");
+  // Large (table) profiles are written compactly; `foresight-calibrate show` prints them readably.
+  const std::string text = profile_to_json(p).dump(p.tables.empty() ? 1 : -1) + "\n";
+  write_text_file(path, text);
 }
 
 }  // namespace foresight::hw

@@ -8,23 +8,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_input.hpp"
+#include "hwmodels/kernel_table.hpp"
+#include "hwmodels/profile_error.hpp"
+
 namespace foresight::hw {
 
 inline constexpr const char* kProfileSchema = "foresight-profile/1";
 inline constexpr int kProfileSchemaVersion = 1;
-
-// Held-out (k-fold) prediction error of one fitted model or one op kind.
-struct HeldOutError {
-  int points = 0;               // points that were predicted while held out
-  int folds = 0;
-  double mape = 0;              // mean |pred - measured| / measured
-  double max_ape = 0;
-  int extrapolated = 0;         // held-out points that fell outside their training range
-  // The same over held-out points inside their training range: the accuracy an unflagged estimate has.
-  int inside_points = 0;
-  double inside_mape = 0;
-  bool available() const { return points > 0; }
-};
 
 // One compute kernel family: (op, backend, dtype, direction). Time is modelled as
 //   t = r / e(log r),  r = max(eff_flops / peak_flops, bytes / peak_bandwidth)
@@ -81,6 +72,7 @@ struct Profile {
   unsigned seed = 0;
   std::vector<ComputeFit> compute;
   std::vector<CollectiveFit> collectives;
+  std::vector<KernelTable> tables;               // measured latency grids (imported databases)
   std::vector<OpKindError> held_out;             // per op kind, over all of its fits
   nlohmann::json raw = nlohmann::json::array();  // the measurements the fits came from
 
@@ -88,6 +80,10 @@ struct Profile {
                                  const std::string& direction = "", const std::string& backend = "") const;
   const CollectiveFit* find_collective(const std::string& op, int ranks, const std::string& algorithm,
                                        const std::string& protocol) const;
+  // The table for (op, dtype, kv_dtype) whose keys are closest to `keys` (log distance over shared
+  // keys; exact keys first); nullptr if the profile has none for op and dtype.
+  const KernelTable* find_table(const std::string& op, const std::string& dtype, const std::string& kv_dtype = "",
+                                const std::map<std::string, int64_t>& keys = {}) const;
 };
 
 // Time of one collective of `bytes`: inside the measured range the line or the table (use_table);
@@ -98,6 +94,9 @@ double collective_seconds(const CollectiveFit& fit, double bytes, bool* extrapol
 std::string canonical_nccl_name(std::string s);
 
 nlohmann::json profile_to_json(const Profile& p);
+// One table as profiles and `foresight-tables/1` files store it (latency in ms, null = not measured).
+nlohmann::json kernel_table_to_json(const KernelTable& t);
+KernelTable kernel_table_from_json(const JsonInput& in, const nlohmann::json& v, const std::string& key_path);
 // `file` names the source in error messages; every error is an InputError naming file and key path.
 Profile profile_from_json(const nlohmann::json& j, const std::string& file);
 Profile load_profile(const std::string& path);

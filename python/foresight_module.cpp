@@ -3,6 +3,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "api/cost_query.hpp"
 #include "api/foresight_api.hpp"
 #include "core/error.hpp"
 
@@ -50,6 +51,18 @@ PYBIND11_MODULE(_foresight, m) {
       py::arg("text"), py::arg("name") = "<string>", py::arg("overrides") = std::vector<std::string>{},
       py::arg("profile") = "", py::arg("trace") = "", py::arg("catalog") = std::vector<std::string>{},
       py::arg("requests") = "", py::arg("max_rate") = 0.0);
+  m.def(
+      "cost_json",
+      [](const std::string& op, const std::string& shapes, const std::string& gpu, const std::string& system,
+         const std::string& calibration, const std::vector<std::string>& catalog) {
+        api::CostRequest r;
+        r.op = op, r.shapes_json = shapes, r.gpu = gpu, r.system = system, r.calibration = calibration;
+        r.catalog_files = catalog;
+        py::gil_scoped_release release;
+        return api::cost(r);
+      },
+      py::arg("op"), py::arg("shapes"), py::arg("gpu") = "", py::arg("system") = "", py::arg("calibration") = "auto",
+      py::arg("catalog") = std::vector<std::string>{});
   m.def("default_scenario_text", [] { return api::default_scenario_text(); });
   m.def("catalog_json", [](const std::vector<std::string>& files) { return api::catalog_json(files); },
         py::arg("files") = std::vector<std::string>{});

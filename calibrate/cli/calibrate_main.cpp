@@ -1,15 +1,20 @@
 // foresight-calibrate: run the GPU sweep, fit raw measurements into a profile, import nccl-tests logs,
 // show a profile. Every user error is one line on stderr and exit code 2.
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "calibrate/fit/fitter.hpp"
 #include "calibrate/fit/raw.hpp"
+#include "calibrate/import/measured_tables.hpp"
 #include "calibrate/import/nccl_tests.hpp"
 #include "hwmodels/profile.hpp"
 #include "core/error.hpp"
@@ -94,6 +99,27 @@ int main(int argc, char** argv) {
   imp->add_option("--protocol", protocol, "NCCL_PROTO during the run (default auto)");
   imp->add_option("--folds", folds, "k of the k-fold held-out error")->check(CLI::Range(2, 1000));
 
+  auto* tab = app.add_subcommand("import-tables", "turn measured kernel tables (foresight-tables/1) into a profile");
+  std::string tables_path, tab_out, tab_name, tab_gpu;
+  tab->add_option("tables", tables_path, "tables JSON (e.g. from python -m foresight.import_aiconfigurator)")->required();
+  tab->add_option("--out", tab_out, "profile to write (.json or .json.gz)")->required();
+  tab->add_option("--name", tab_name, "profile name (default: <system>-<framework>)");
+  tab->add_option("--gpu", tab_gpu, "catalog GPU id the tables were measured on, e.g. h100-sxm-80gb");
+  tab->add_option("--folds", folds, "k of the collectives' k-fold held-out error")->check(CLI::Range(2, 1000));
+
+  auto* aic = app.add_subcommand("import-aiconfigurator",
+                                 "import NVIDIA AIConfigurator's measured database (pip install aiconfigurator-core)");
+  std::string aic_system, aic_framework = "trtllm", aic_version, aic_out, aic_gpu, aic_python;
+  aic->add_option("--system", aic_system, "AIConfigurator system, e.g. h100_sxm")->required();
+  aic->add_option("--framework", aic_framework, "kernel family: trtllm, vllm or sglang")
+      ->check(CLI::IsMember({"trtllm", "vllm", "sglang"}));
+  aic->add_option("--version", aic_version, "framework version (default: the database's current one)");
+  aic->add_option("--out", aic_out, "profile to write (.json or .json.gz)")->required();
+  aic->add_option("--name", tab_name, "profile name (default: <system>-<framework>)");
+  aic->add_option("--gpu", aic_gpu, "catalog GPU id the system's GPU is, e.g. h100-sxm-80gb");
+  aic->add_option("--python", aic_python, "Python with aiconfigurator-core and pandas (default: $FORESIGHT_PYTHON or python3)");
+  aic->add_option("--folds", folds, "k of the collectives' k-fold held-out error")->check(CLI::Range(2, 1000));
+
   auto* show = app.add_subcommand("show", "print a profile's provenance, fits and held-out errors");
   std::string show_path;
   show->add_option("profile", show_path, "profile.json")->required();
@@ -140,6 +166,38 @@ int main(int argc, char** argv) {
                                  c.op, c.ranks, c.algorithm, c.protocol, c.alpha_s * 1e6, c.beta_Bps / 1e9,
                                  c.min_bytes, c.max_bytes);
       std::cout << fc::held_out_table(p) << "wrote " << imp_out << "\n";
+      return 0;
+    }
+    if (*tab || *aic) {
+      fc::TablesImportOptions opt;
+      opt.folds = folds;
+      std::string path = tables_path, out = tab_out;
+      opt.name = tab_name;
+      opt.gpu = tab_gpu;
+      std::filesystem::path tmp;
+      if (*aic) {
+        // The Parquet reading is Python's (pandas/pyarrow); the tables file it writes is imported here.
+        tmp = std::filesystem::temp_directory_path() / ("foresight-aic-" + std::to_string(::getpid()) + ".json");
+        const char* env = std::getenv("FORESIGHT_PYTHON");
+        const std::string py = !aic_python.empty() ? aic_python : env && *env ? env : "python3";
+        std::string cmd = "'" + py + "' '" FORESIGHT_AIC_IMPORTER "' --system '" + aic_system + "' --framework '" +
+                          aic_framework + "' --out '" + tmp.string() + "'";
+        if (!aic_version.empty()) cmd += " --version '" + aic_version + "'";
+        for (const std::string* a : std::initializer_list<const std::string*>{&aic_system, &aic_version, &py})
+          if (a->find('\'') != std::string::npos) throw foresight::InputError("quotes are not allowed in --system/--version/--python");
+        if (std::system(cmd.c_str()) != 0) {
+          std::filesystem::remove(tmp);
+          std::cerr << "foresight-calibrate: the AIConfigurator import failed (see above)\n";
+          return 2;
+        }
+        path = tmp.string();
+        out = aic_out;
+        opt.gpu = aic_gpu;
+      }
+      hw::Profile p = fc::load_and_import_tables(path, opt);
+      if (!tmp.empty()) std::filesystem::remove(tmp);
+      hw::save_profile(p, out);
+      std::cout << fc::tables_error_table(p) << fc::held_out_table(p) << "wrote " << out << "\n";
       return 0;
     }
     if (*show) {

@@ -44,6 +44,14 @@ struct Estimate {
   bool extrapolated = false;      // true when the query lies outside a profile's measured region
 };
 
+// How many queries a cost model answered from measurements and how many from the roofline.
+struct CostUsage {
+  long table = 0, table_outside = 0;   // measured tables: inside the grid / scaled past its edge
+  long fit = 0, fit_outside = 0;       // fitted curves of our own harness
+  long roofline = 0;                   // datasheet roofline (no measurement covers the query)
+  long total() const { return table + table_outside + fit + fit_outside + roofline; }
+};
+
 class ComputeCostModel {
  public:
   virtual ~ComputeCostModel() = default;
@@ -53,6 +61,8 @@ class ComputeCostModel {
   // Default: the sum of one single-query attention() per sequence (a profile measured per sequence).
   virtual Estimate decode_attention(const DecodeAttentionQuery& q) const;
   virtual std::string provenance() const = 0;   // one line: which profile / roofline, which GPU
+  // Queries answered so far, by source (the roofline answers everything from the roofline).
+  virtual CostUsage usage() const { return {}; }
 };
 
 // FLOP conventions shared by every cost model and planner.

@@ -156,3 +156,5 @@ def sweep(path, grid, fixed=None, profile="", workers=None, errors="raise"):
     with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
         rows = [row for rows in pool.map(one, combos) for row in rows]
     return pd.DataFrame(rows)
+
+from . import cost  # noqa: E402  (foresight.cost: single-operation queries; needs the names above)

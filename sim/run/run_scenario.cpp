@@ -34,7 +34,9 @@ RunOutput run_scenario(const Scenario& scenario, const RunOptions& options) {
                            cluster.describe());
   const auto result = workload->run(session, *scenario.workload);
   result->write(doc);
+  doc["provenance"]["calibration"] = session.calibration_json();
   out.report += result->report();
+  out.report += session.calibration_line();
   return out;
 }
 

@@ -1,8 +1,13 @@
 #include "sim/run/session.hpp"
 
+#include <algorithm>
+
+#include <fmt/format.h>
+
 #include "hwmodels/cost/calibrated_cost_model.hpp"
 #include "hwmodels/cost/roofline_cost_model.hpp"
 #include "hwmodels/profile.hpp"
+#include "hwmodels/profile_library.hpp"
 #include "sim/engine/analytical/analytical_engine.hpp"
 #include "sim/engine/flow/flow_engine.hpp"
 
@@ -12,16 +17,56 @@ Session::Session(Scenario scenario, RunOptions options)
     : scenario_(std::move(scenario)), options_(std::move(options)), cluster_(hw::Cluster::build(scenario_.cluster)),
       collectives_(cluster_, NcclParams::defaults()) {}
 
+void Session::resolve_calibration() {
+  if (resolved_) return;
+  resolved_ = true;
+  if (!options_.profile_path.empty()) {
+    profile_file_ = options_.profile_path;
+    calibration_why_ = "--profile";
+    return;
+  }
+  const auto choice = hw::choose_calibration(scenario_.calibration, cluster_.gpu().id, scenario_.workload->kernel_family());
+  profile_file_ = choice.profile_path;
+  calibration_why_ = choice.why;
+}
+
 const hw::Profile* Session::profile() {
-  if (options_.profile_path.empty()) return nullptr;
-  if (!profile_) profile_ = hw::load_profile(options_.profile_path);
-  return &*profile_;
+  resolve_calibration();
+  if (profile_file_.empty()) return nullptr;
+  if (!profile_) profile_ = hw::load_profile_cached(profile_file_);
+  return profile_.get();
+}
+
+nlohmann::json Session::calibration_json() {
+  resolve_calibration();
+  nlohmann::json j{{"source", profile_file_.empty() ? "roofline" : "profile"}, {"why", calibration_why_}};
+  if (!profile_file_.empty()) j["profile"] = profile_file_;
+  if (compute_) {
+    const hw::CostUsage u = compute_->usage();
+    if (u.total() > 0)
+      j["queries"] = {{"measured_table", u.table}, {"table_edge_scaled", u.table_outside}, {"fitted", u.fit},
+                      {"fitted_outside", u.fit_outside}, {"roofline", u.roofline}};
+  }
+  return j;
+}
+
+std::string Session::calibration_line() {
+  const nlohmann::json j = calibration_json();
+  std::string s = j["why"].get<std::string>();
+  if (j.contains("queries")) {
+    const auto& q = j["queries"];
+    const long measured = q["measured_table"].get<long>() + q["fitted"].get<long>();
+    const long edge = q["table_edge_scaled"].get<long>() + q["fitted_outside"].get<long>();
+    const long roof = q["roofline"].get<long>();
+    s += fmt::format(" (distinct kernel queries: {} measured, {} past the measured region, {} roofline)", measured, edge, roof);
+  }
+  return s + "\n";
 }
 
 const hw::ComputeCostModel& Session::compute() {
   if (!compute_) {
     if (const hw::Profile* p = profile())
-      compute_ = std::make_unique<hw::CalibratedCostModel>(*p, cluster_.gpu());
+      compute_ = std::make_unique<hw::CalibratedCostModel>(profile_, cluster_.gpu());
     else
       compute_ = std::make_unique<hw::RooflineCostModel>(cluster_.gpu());
   }

@@ -4,6 +4,8 @@
 // or a calibrated profile), and engines of the scenario's fidelity.
 #include <memory>
 #include <optional>
+
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "hwmodels/cost/calibrated_collectives.hpp"
@@ -34,9 +36,13 @@ class Session {
   const hw::Cluster& cluster() const { return cluster_; }
   CollectiveModel& collectives() { return collectives_; }
 
-  // The compute cost model: the roofline, or the --profile profile with the GPU's roofline where the
-  // profile has no fit. Built on first use.
+  // The compute cost model: --profile's profile, else the scenario's `calibration:` (by default the
+  // shipped profile for the cluster's GPU and the workload's kernel family), else the roofline; the
+  // GPU's roofline answers what a profile does not cover. Built on first use.
   const hw::ComputeCostModel& compute();
+  // Which calibration answered and why, with the cost model's query counts by source.
+  nlohmann::json calibration_json();
+  std::string calibration_line();
   // The profile's measured collectives, when a profile was given.
   const hw::CalibratedCollectives* measured_collectives();
   // A fresh engine of the scenario's fidelity (an engine runs once).
@@ -49,7 +55,11 @@ class Session {
   RunOptions options_;
   hw::Cluster cluster_;
   CollectiveModel collectives_;
-  std::optional<hw::Profile> profile_;
+  void resolve_calibration();
+  bool resolved_ = false;
+  std::string profile_file_;       // empty: roofline
+  std::string calibration_why_;
+  std::shared_ptr<const hw::Profile> profile_;
   std::unique_ptr<hw::ComputeCostModel> compute_;
   std::unique_ptr<hw::CalibratedCollectives> measured_;
 };

@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "core/yaml_reader.hpp"
+#include "hwmodels/profile_library.hpp"
 
 namespace foresight::sim {
 
@@ -91,7 +92,7 @@ Scenario build(YAML::Node root, const std::string& name, const LoadOptions& opti
   source->overridden = apply_overrides(root, options.overrides);
   const YamlNode doc(root, "", source);
   if (!doc.is_map()) doc.fail("a scenario is a mapping with name, cluster and workload");
-  std::vector<std::string> keys{"name", "seed", "fidelity", "cluster", "catalog", "workload"};
+  std::vector<std::string> keys{"name", "seed", "fidelity", "cluster", "catalog", "calibration", "workload"};
   for (const auto& w : registry.all())
     for (const auto& k : w->sections())
       if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
@@ -106,6 +107,21 @@ Scenario build(YAML::Node root, const std::string& name, const LoadOptions& opti
   }
   if (auto f = doc.find("fidelity"))
     s.fidelity = f->as_choice({"flow", "analytical"}) == "flow" ? Fidelity::flow : Fidelity::analytical;
+
+  if (auto c = doc.find("calibration")) {
+    s.calibration = c->as_string();
+    s.calibration_where = c->location().str();
+    const auto& fam = hw::kernel_families();
+    if (s.calibration != "auto" && s.calibration != "roofline" &&
+        std::find(fam.begin(), fam.end(), s.calibration) == fam.end()) {
+      const std::filesystem::path p = s.calibration, base = std::filesystem::path(name).parent_path();
+      const auto resolved = p.is_absolute() || base.empty() ? p : base / p;
+      if (!std::filesystem::is_regular_file(resolved))
+        c->fail(fmt::format("expected auto, roofline, trtllm, vllm, sglang or a profile file; no file at {}",
+                            resolved.string()));
+      s.calibration = resolved.string();
+    }
+  }
 
   std::vector<std::string> catalog_files;
   if (auto c = doc.find("catalog")) catalog_files = read_catalog_files(*c, name);

@@ -23,6 +23,11 @@ struct Scenario {
   uint64_t seed = 1;
   Fidelity fidelity = Fidelity::flow;
   std::shared_ptr<const hw::Catalog> catalog;
+  // Which measurements price the kernels: "auto" (the shipped profile for the cluster's GPU and the
+  // workload's kernel family), "roofline", a family ("trtllm", "vllm", "sglang"), or a profile file
+  // (resolved against the scenario's directory).
+  std::string calibration = "auto";
+  std::string calibration_where;        // file:line of the key, for messages about it
   hw::ClusterSpec cluster;              // resolved against `catalog`
   std::string workload_kind;
   std::shared_ptr<const WorkloadSpec> workload;

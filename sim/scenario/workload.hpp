@@ -20,6 +20,9 @@ class Session;
 // What a workload parsed: owned by the Scenario, read by the workload's run.
 struct WorkloadSpec {
   virtual ~WorkloadSpec() = default;
+  // The framework whose kernels `calibration: auto` prices this workload with (profiles are keyed by
+  // it: the same GEMM runs at different speeds in different frameworks' kernels); "" = none needed.
+  virtual std::string kernel_family() const { return ""; }
   std::vector<std::string> warnings;   // shown in the report and the JSON document
 };
 

@@ -88,6 +88,7 @@ struct ServingSpec : WorkloadSpec {
   int tp = 1, pp = 1;
   std::vector<int> first_gpus;      // each replica's first GPU; default packed
   SchedulerSpec scheduler;
+  std::string kernel_family() const override { return engine_name(engine); }
   RouterSpec router;
   AdmissionSpec admission;
   SloSpec slo;

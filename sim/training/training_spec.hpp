@@ -28,6 +28,10 @@ struct TrainingSpec : WorkloadSpec {
   // unfused: batched QK^T / PV GEMMs plus softmax and dropout over s x s tensors (Megatron 2021).
   std::string attention_kernel = "flash";
 
+  // Megatron-LM/NeMo run PyTorch's cuBLAS(Lt) GEMMs (through Transformer Engine) and FlashAttention:
+  // the kernels vLLM's tables measured (torch.nn.functional.linear, vllm_flash_attn FA3).
+  std::string kernel_family() const override { return "vllm"; }
+
   int64_t microbatches() const { return global_batch / (par.dp * micro_batch); }
   // Layers held by virtual pipeline stage `vstage` (0 .. pp*vpp-1), after embedding/loss accounting.
   int layers_in_virtual_stage(int vstage) const;

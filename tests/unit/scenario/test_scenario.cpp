@@ -113,3 +113,12 @@ TEST_CASE("a user catalog file adds a system the scenario then uses") {
   CHECK(error_of(replace(kGood, "seed: 3", "seed: 3\ncatalog: [missing.yaml]")) ==
         "s.yaml:3:11: 'catalog[0]': no catalog file at missing.yaml");
 }
+
+TEST_CASE("calibration: auto by default, roofline, a family, or a profile file") {
+  CHECK(load(kGood).calibration == "auto");
+  CHECK(load(kGood, {"calibration=roofline"}).calibration == "roofline");
+  CHECK(load(kGood, {"calibration=trtllm"}).calibration == "trtllm");
+  CHECK(error_of(kGood, {"calibration=nothing-here.json"})
+            .find("'calibration': expected auto, roofline, trtllm, vllm, sglang or a profile file; no file at "
+                  "nothing-here.json") != std::string::npos);
+}

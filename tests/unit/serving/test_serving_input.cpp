@@ -93,3 +93,25 @@ TEST_CASE("the three trace formats replay with their arrival times and lengths",
   // Requests 2 and 4 reuse 512-token blocks 0 and 1 of request 1 (and 4 all of its prompt).
   CHECK(j["kv"]["cache_hit_tokens"].get<int64_t>() == 1024 + 1520);
 }
+
+TEST_CASE("serving picks its engine's measured kernels, says so, and counts what the roofline answered",
+          "[serving][calibration]") {
+  const std::string yaml = test::serving_yaml(kWorkload);
+  auto run = [&](std::vector<std::string> set) {
+    set.push_back("serving.engine=sglang");
+    const auto s = sim::load_scenario_text(yaml, "cal.yaml", set);
+    return sim::run_scenario(s, {}).document;
+  };
+  const auto measured = run({});
+  const auto& cal = measured["provenance"]["calibration"];
+  CHECK(cal["source"] == "profile");
+  CHECK(cal["why"].get<std::string>().find("sglang kernels measured on h100-sxm-80gb") != std::string::npos);
+  CHECK(cal["queries"]["measured_table"].get<long>() > 0);
+  CHECK(cal["queries"]["roofline"].get<long>() > 0);  // memory-bound ops: not in the measured database
+  const auto roof = run({"calibration=roofline"});
+  CHECK(roof["provenance"]["calibration"]["source"] == "roofline");
+  // A GPU without a shipped profile says so and uses the roofline.
+  const auto h800 = run({"cluster.system=hgx-h800"});
+  CHECK(h800["provenance"]["calibration"]["why"].get<std::string>().find("no measured profile for h800-sxm-80gb") !=
+        std::string::npos);
+}
