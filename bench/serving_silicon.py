@@ -59,7 +59,7 @@ def rows(limit):
     return df.head(limit) if limit else df
 
 
-def scenario(row):
+def scenario(row, calibration="auto"):
     model = MODELS[row["model_path"]][0]
     precision = PRECISION[row["gemm_quant_mode"]]
     kv = "fp8" if precision != "bf16" else "bf16"
@@ -68,6 +68,7 @@ def scenario(row):
     return f"""name: silicon-{row['id']}
 seed: 1
 fidelity: analytical
+calibration: {calibration}
 cluster: {{system: {SYSTEMS[row['system']]}, nodes: {max(1, math.ceil(tp / 8))}}}
 model: {model}
 serving:
@@ -112,13 +113,15 @@ def main():
     p.add_argument("--aic", action="store_true", help="also run AIConfigurator's estimate on each row")
     p.add_argument("--limit", type=int, default=0, help="only the first N rows")
     p.add_argument("--out", default="", help="write per-row results to this CSV")
+    p.add_argument("--calibration", default="auto",
+                   help="auto (the measured profile of the row's GPU and engine), roofline, or a profile file")
     args = p.parse_args()
     import pandas as pd
 
     records = []
     t_fs = t_aic = 0.0
     for _, row in rows(args.limit).iterrows():
-        text, c = scenario(row)
+        text, c = scenario(row, args.calibration)
         rec = {"id": row["id"], "system": row["system"], "backend": row["backend"], "model": MODELS[row["model_path"]][0],
                "precision": PRECISION[row["gemm_quant_mode"]], "tp": int(row["tp_size"]), "isl": int(row["isl"]),
                "osl": int(row["osl"]), "concurrency": c, "silicon_ttft": float(row["silicon_ttft_ms"]),

@@ -2,6 +2,7 @@
 // Collective times measured on real hardware (our harness, or imported nccl-tests logs and measured
 // databases), read from a profile: the alpha-beta line, and the measured table inside its range.
 // The one home for calibrated collective timing; the simulator's own NCCL model is sim/collectives.
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -19,6 +20,7 @@ struct AlphaBeta {
 class CalibratedCollectives {
  public:
   explicit CalibratedCollectives(Profile profile);
+  explicit CalibratedCollectives(std::shared_ptr<const Profile> profile);
 
   // Whether the profile was measured on `system` (or does not say where it was measured).
   bool measured_on(const std::string& system) const;
@@ -28,10 +30,12 @@ class CalibratedCollectives {
   // the profile has no fit for this op, rank count, algorithm and protocol.
   std::optional<Estimate> time(const std::string& op, int ranks, double bytes, const std::string& algorithm = "auto",
                                const std::string& protocol = "auto") const;
-  const Profile& profile() const { return profile_; }
+  const Profile& profile() const { return *profile_; }
+  // Whether the profile has any collective measurements.
+  bool empty() const { return profile_->collectives.empty(); }
 
  private:
-  Profile profile_;
+  std::shared_ptr<const Profile> profile_;
   std::string source_;
 };
 

@@ -45,8 +45,19 @@ CollectiveModel::Choice CollectiveModel::choose(const CollectiveRequest& req) {
   return best;
 }
 
+void CollectiveModel::use_measured(std::shared_ptr<const hw::CalibratedCollectives> measured) {
+  measured_ = std::move(measured);
+}
+
 CollectiveResult CollectiveModel::estimate(const CollectiveRequest& req) {
   if (req.ranks.size() < 2) return CollectiveResult{0.0, "none", "none"};
+  if (measured_ && req.algorithm == "auto" && req.protocol == "auto" && req.op != CollectiveOp::send_recv) {
+    bool one_node = true;
+    for (int g : req.ranks) one_node = one_node && g >= 0 && g < cluster_.gpus() && cluster_.node_of(g) == cluster_.node_of(req.ranks[0]);
+    if (one_node)
+      if (auto m = measured_->time(op_name(req.op), static_cast<int>(req.ranks.size()), req.bytes); m && !m->extrapolated)
+        return CollectiveResult{m->seconds, "measured", "auto"};
+  }
   auto c = choose(req);
   return CollectiveResult{c.analytical_time_s, algorithm_name(c.plan.algorithm), protocol_name(c.plan.protocol)};
 }

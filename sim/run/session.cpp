@@ -74,13 +74,29 @@ const hw::ComputeCostModel& Session::compute() {
 }
 
 const hw::CalibratedCollectives* Session::measured_collectives() {
-  if (!measured_ && profile()) measured_ = std::make_unique<hw::CalibratedCollectives>(*profile());
+  if (!measured_ && profile()) measured_ = std::make_shared<hw::CalibratedCollectives>(profile_);
   return measured_.get();
 }
 
+CollectiveModel& Session::collectives() {
+  if (!measured_wired_) {
+    measured_wired_ = true;
+    const auto* m = scenario_.workload->kernel_family().empty() ? nullptr : measured_collectives();
+    // Only measurements of this cluster's GPU (a profile that names another GPU is not used for
+    // its collectives; its kernels are still the user's explicit choice).
+    if (m && !m->empty()) {
+      const auto& prov = m->profile().provenance;
+      const auto gpu = prov.find("gpu");
+      if (gpu == prov.end() || !gpu->is_string() || gpu->get<std::string>() == cluster_.gpu().id)
+        collectives_.use_measured(measured_), measured_in_use_ = true;
+    }
+  }
+  return collectives_;
+}
+
 std::unique_ptr<Engine> Session::engine() {
-  if (scenario_.fidelity == Fidelity::flow) return std::make_unique<FlowEngine>(collectives_);
-  return std::make_unique<AnalyticalEngine>(collectives_);
+  if (scenario_.fidelity == Fidelity::flow) return std::make_unique<FlowEngine>(collectives());
+  return std::make_unique<AnalyticalEngine>(collectives());
 }
 
 }  // namespace foresight::sim

@@ -34,7 +34,14 @@ class Session {
   const RunOptions& options() const { return options_; }
   const hw::Catalog& catalog() const { return *scenario_.catalog; }
   const hw::Cluster& cluster() const { return cluster_; }
-  CollectiveModel& collectives() { return collectives_; }
+  // The collective model. For workloads that price kernels, collectives inside one node are timed
+  // from the calibration profile's measurements where it has them (CollectiveModel::use_measured).
+  CollectiveModel& collectives();
+  // The measured collectives the collective model uses (nullptr when none apply).
+  const hw::CalibratedCollectives* measured_collectives_in_use() {
+    collectives();
+    return measured_in_use_ ? measured_.get() : nullptr;
+  }
 
   // The compute cost model: --profile's profile, else the scenario's `calibration:` (by default the
   // shipped profile for the cluster's GPU and the workload's kernel family), else the roofline; the
@@ -61,7 +68,9 @@ class Session {
   std::string calibration_why_;
   std::shared_ptr<const hw::Profile> profile_;
   std::unique_ptr<hw::ComputeCostModel> compute_;
-  std::unique_ptr<hw::CalibratedCollectives> measured_;
+  std::shared_ptr<hw::CalibratedCollectives> measured_;
+  bool measured_wired_ = false;
+  bool measured_in_use_ = false;
 };
 
 }  // namespace foresight::sim

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "core/dtype.hpp"
 #include "sim/model/param_counts.hpp"
@@ -14,8 +15,8 @@ constexpr double kAct = 2.0;  // 16-bit activations
 }
 
 IterationCost::IterationCost(const ServingSpec& spec, const hw::ComputeCostModel& cost, CollectiveModel& collectives,
-                             std::vector<int> ranks)
-    : spec_(spec), cost_(cost), collectives_(collectives), ranks_(std::move(ranks)) {
+                             const hw::CalibratedCollectives* measured, std::vector<int> ranks)
+    : spec_(spec), cost_(cost), collectives_(collectives), ranks_(std::move(ranks)), measured_(measured) {
   tp_group_.assign(ranks_.begin(), ranks_.begin() + spec.tp);
 }
 
@@ -45,7 +46,13 @@ const IterationCost::PerTokens& IterationCost::per_tokens(int64_t T) {
   if (tp > 1) {
     // Two all-reduces of the residual stream per layer (after attention and after the MLP).
     const CollectiveRequest ar{CollectiveOp::all_reduce, t * h * kAct, tp_group_};
-    p.communication = 2 * collectives_.estimate(ar).time_s;
+    // vLLM, SGLang and TensorRT-LLM run small all-reduces inside one NVLink domain with their own
+    // custom (one-shot/two-shot) kernels, not NCCL (vLLM: CustomAllreduce up to 8 MiB by default);
+    // the profile measured those kernels up to the size the engine uses them for.
+    std::optional<hw::Estimate> custom;
+    if (measured_ && collectives_.cluster().node_of(tp_group_.front()) == collectives_.cluster().node_of(tp_group_.back()))
+      custom = measured_->time("all_reduce", spec_.tp, ar.bytes, "custom");
+    p.communication = 2 * (custom && !custom->extrapolated ? custom->seconds : collectives_.estimate(ar).time_s);
   }
   return p;
 }

@@ -30,7 +30,10 @@ struct StepCost {
 class IterationCost {
  public:
   // `ranks`: the replica's GPUs, tp-major within each pipeline stage.
+  // `measured`: the calibration profile's collectives (nullable); the engines' custom all-reduce
+  // kernels serve the tensor-parallel all-reduces it measured them for.
   IterationCost(const ServingSpec& spec, const hw::ComputeCostModel& cost, CollectiveModel& collectives,
+                const hw::CalibratedCollectives* measured,
                 std::vector<int> ranks);
   StepCost step(const StepShape& shape);
 
@@ -48,6 +51,7 @@ class IterationCost {
   std::vector<int> tp_group_;                    // first stage's TP group
   std::vector<PerTokens> memo_;
   std::vector<double> head_memo_;
+  const hw::CalibratedCollectives* measured_ = nullptr;
 };
 
 }  // namespace foresight::sim

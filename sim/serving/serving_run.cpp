@@ -49,7 +49,8 @@ class ServingDriver {
       std::vector<int> ranks(static_cast<size_t>(spec.gpus_per_replica()));
       for (size_t i = 0; i < ranks.size(); ++i) ranks[i] = s.first_gpu + static_cast<int>(i);
       s.replica = std::make_unique<Replica>(r, spec, memory_.blocks, memory_.block_bytes);
-      s.cost = std::make_unique<IterationCost>(spec, session.compute(), session.collectives(), ranks);
+      s.cost = std::make_unique<IterationCost>(spec, session.compute(), session.collectives(),
+                                               session.measured_collectives_in_use(), ranks);
       slots_.push_back(std::move(s));
       replicas_.push_back(slots_.back().replica.get());
       if (trace_)

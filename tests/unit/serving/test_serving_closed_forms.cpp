@@ -26,7 +26,8 @@ struct Steps {
     const auto& spec = scenario.workload_as<ServingSpec>();
     std::vector<int> ranks(static_cast<size_t>(spec.gpus_per_replica()));
     for (size_t i = 0; i < ranks.size(); ++i) ranks[i] = static_cast<int>(i);
-    cost = std::make_unique<IterationCost>(spec, session->compute(), session->collectives(), ranks);
+    cost = std::make_unique<IterationCost>(spec, session->compute(), session->collectives(),
+                                           session->measured_collectives_in_use(), ranks);
   }
   // `seqs` prompts of `n` tokens prefilled together, each sampling its first token.
   double prefill(int64_t n, int seqs = 1) {
