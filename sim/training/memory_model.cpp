@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "sim/model/device_reserve.hpp"
 #include "sim/training/model_math.hpp"
 #include "sim/training/training_graph.hpp"
 
@@ -82,7 +83,11 @@ MemoryBreakdown estimate_memory(const TrainingSpec& s, const std::vector<std::ve
     if (st == 0 || mb.peak > best.peak) best = mb;
   }
   best.capacity = capacity;
-  best.oom = capacity > 0 && best.peak > capacity;
+  // One NCCL communicator per parallel dimension that has peers (TP, CP, PP's point-to-point, DP).
+  int comms = 0;
+  for (int n : {s.par.tp, s.par.cp, s.par.pp, s.par.dp}) comms += n > 1 ? 1 : 0;
+  best.reserved = device_reserve_bytes(comms);
+  best.oom = capacity > 0 && best.peak + best.reserved > capacity;
   return best;
 }
 

@@ -11,6 +11,7 @@ namespace foresight::sim {
 
 struct MemoryBreakdown {
   double weights = 0, grads = 0, optimizer = 0, activations = 0, buffers = 0, peak = 0, capacity = 0;
+  double reserved = 0;   // CUDA context and NCCL buffers (sim/model/device_reserve.hpp): not usable for tensors
   bool oom = false;
   int stage = 0;   // the pipeline stage with the largest footprint (the one reported)
 };

@@ -29,6 +29,7 @@ nlohmann::json to_json(const TrainingResult& r) {
         {"buffers", m.buffers},
         {"peak", m.peak},
         {"capacity", m.capacity},
+        {"reserved", m.reserved},
         {"oom", m.oom},
         {"stage", m.stage}}},
       {"reported_rank", r.reported_rank},
@@ -61,10 +62,11 @@ std::string report_text(const TrainingResult& r, const TrainingSpec& spec) {
   lines.emplace_back("optimizer", b.optimizer);
   for (const auto& [name, v] : lines) s += fmt::format("    {:<20} {:>10.4f} s {:>6.1f} %\n", name, v, pct(v));
   s += fmt::format("  memory per GPU: weights {:.1f} GiB, grads {:.1f} GiB, optimizer {:.1f} GiB, activations {:.1f} GiB, "
-                   "buffers {:.1f} GiB; peak {:.1f} of {:.1f} GiB{}\n",
+                   "buffers {:.1f} GiB; peak {:.1f} of {:.1f} GiB usable ({:.1f} GiB less {:.1f} GiB reserved){}\n",
                    m.weights / 1073741824.0, m.grads / 1073741824.0, m.optimizer / 1073741824.0,
                    m.activations / 1073741824.0, m.buffers / 1073741824.0, m.peak / 1073741824.0,
-                   m.capacity / 1073741824.0, m.oom ? "  OUT OF MEMORY" : "");
+                   (m.capacity - m.reserved) / 1073741824.0, m.capacity / 1073741824.0, m.reserved / 1073741824.0,
+                   m.oom ? "  OUT OF MEMORY" : "");
   s += fmt::format("  cost model: {}\n", r.cost_model);
   for (const auto& w : r.warnings) s += "  warning: " + w + "\n";
   return s;

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "sim/model/device_reserve.hpp"
 #include "sim/training/layer_ops.hpp"
 #include "sim/training/model_math.hpp"
 #include "sim/training/training_graph.hpp"
@@ -45,8 +46,9 @@ TrainingResult run_training(const TrainingSpec& spec, const ClusterInfo& cluster
 
   r.warnings = spec.warnings;
   if (r.memory.oom)
-    r.warnings.push_back(fmt::format("out of memory: stage {} needs {:.1f} GiB per GPU, capacity {:.1f} GiB",
-                                     r.memory.stage, r.memory.peak / 1073741824.0, capacity / 1073741824.0));
+    r.warnings.push_back(fmt::format("out of memory: stage {} needs {:.1f} GiB per GPU plus {:.1f} GiB reserved, capacity {:.1f} GiB",
+                                     r.memory.stage, r.memory.peak / 1073741824.0, r.memory.reserved / 1073741824.0,
+                                     capacity / 1073741824.0));
   r.assumptions = {
       "one representative rank per pipeline stage; TP/CP/DP peers are identical by symmetry",
       "model FLOPs = 6*N_matmul*tokens + 6*layers*seq*hidden*tokens (causal attention), recomputation excluded",
@@ -54,6 +56,7 @@ TrainingResult run_training(const TrainingSpec& spec, const ClusterInfo& cluster
       "pipeline sends carry 1/tp of the boundary activation (scatter/gather or sequence parallelism)",
       "gradients reduced in fp32 for bf16/fp8 (fp16 for fp16); Adam state fp32 (12 B/param), main grads fp32",
       "TP input-gradient collectives overlap the weight-gradient GEMM, as Megatron-LM does",
+      kDeviceReserveSource,
   };
   if (spec.par.cp > 1)
     r.assumptions.push_back("context parallelism: K/V all-gather overlaps the local causal block");
