@@ -15,6 +15,24 @@ struct Bracket {
 
 // `skip`: an index of this axis treated as absent (held-out checks), or SIZE_MAX.
 Bracket bracket(const std::vector<double>& v, double x, size_t skip, bool* outside) {
+  if (skip == SIZE_MAX) {
+    // The common case (no held-out line): a binary search, no allocation; it runs per query.
+    Bracket b;
+    if (x <= v.front() || v.size() == 1) {
+      if (x < v.front() * (1 - 1e-12) || (v.size() == 1 && x > v.front() * (1 + 1e-12))) *outside = true;
+      b.lo = b.hi = 0;
+      return b;
+    }
+    if (x >= v.back()) {
+      if (x > v.back() * (1 + 1e-12)) *outside = true;
+      b.lo = b.hi = v.size() - 1;
+      return b;
+    }
+    const size_t j = static_cast<size_t>(std::upper_bound(v.begin(), v.end(), x) - v.begin());
+    b.lo = j - 1, b.hi = j;
+    b.w = std::log(x / v[b.lo]) / std::log(v[b.hi] / v[b.lo]);
+    return b;
+  }
   std::vector<size_t> idx;
   idx.reserve(v.size());
   for (size_t i = 0; i < v.size(); ++i)
@@ -43,7 +61,9 @@ std::optional<double> interpolate(const KernelTable& t, const std::vector<double
   const size_t d = t.axes.size();
   if (coords.size() != d || t.seconds.empty()) return std::nullopt;
   bool out = false;
-  std::vector<Bracket> br(d);
+  Bracket br_small[4];
+  std::vector<Bracket> br_big(d > 4 ? d : 0);
+  Bracket* br = d > 4 ? br_big.data() : br_small;
   for (size_t a = 0; a < d; ++a) br[a] = bracket(t.values[a], coords[a], skip.empty() ? SIZE_MAX : skip[a], &out);
   if (outside) *outside = out;
   // Weighted mean of log latency over the 2^d corners that were measured; a missing corner's weight

@@ -11,6 +11,7 @@ namespace foresight::hw {
 CalibratedCostModel::CalibratedCostModel(Profile profile, double peak_flops, double memory_bandwidth)
     : profile_(std::make_shared<const Profile>(std::move(profile))), peak_flops_(peak_flops),
       memory_bandwidth_(memory_bandwidth), source_("profile:" + profile_->name) {
+  tables_ = std::make_unique<TableChooser>(*profile_);
   if (!(peak_flops_ > 0) || !(memory_bandwidth_ > 0))
     throw std::invalid_argument("CalibratedCostModel needs positive fallback peak FLOP/s and memory bandwidth");
 }
@@ -18,7 +19,7 @@ CalibratedCostModel::CalibratedCostModel(Profile profile, double peak_flops, dou
 CalibratedCostModel::CalibratedCostModel(std::shared_ptr<const Profile> profile, const GpuSpec& gpu)
     : profile_(std::move(profile)), gpu_(gpu), roofline_(std::make_unique<RooflineCostModel>(gpu)),
       peak_flops_(gpu.peak_flops("bf16")), memory_bandwidth_(gpu.memory_bandwidth),
-      source_("profile:" + profile_->name) {}
+      source_("profile:" + profile_->name), tables_(std::make_unique<TableChooser>(*profile_)) {}
 
 CalibratedCostModel::CalibratedCostModel(Profile profile, const GpuSpec& gpu)
     : CalibratedCostModel(std::make_shared<const Profile>(std::move(profile)), gpu) {}
@@ -56,7 +57,7 @@ Estimate CalibratedCostModel::from_fit(const ComputeFit* fit, const KernelWork& 
 }
 
 Estimate CalibratedCostModel::gemm(const GemmQuery& q) const {
-  if (auto t = table_gemm(*profile_, q))
+  if (auto t = table_gemm(*tables_, q))
     return counted({t->seconds, source_, t->outside}, t->outside ? n_table_outside_ : n_table_);
   const ComputeFit* fit = profile_->find_compute("gemm", q.dtype);
   if (!fit && roofline_) return fallback(roofline_->gemm(q));
@@ -64,7 +65,7 @@ Estimate CalibratedCostModel::gemm(const GemmQuery& q) const {
 }
 
 Estimate CalibratedCostModel::attention(const AttentionQuery& q) const {
-  if (auto t = table_attention(*profile_, q))
+  if (auto t = table_attention(*tables_, q))
     return counted({t->seconds, source_, t->outside}, t->outside ? n_table_outside_ : n_table_);
   // Single-token queries against a KV cache are what the decode kernel was measured on.
   if (q.seq_q == 1 && !q.backward) {
@@ -77,7 +78,7 @@ Estimate CalibratedCostModel::attention(const AttentionQuery& q) const {
     // in kernels of similar structure: price it as the measured forward times that ratio, flagged.
     AttentionQuery fwd = q;
     fwd.backward = false;
-    if (auto t = table_attention(*profile_, fwd))
+    if (auto t = table_attention(*tables_, fwd))
       return counted({t->seconds * attention_flops(q) / attention_flops(fwd), source_, true}, n_table_outside_);
   }
   if (!fit && roofline_) return fallback(roofline_->attention(q));
@@ -87,7 +88,7 @@ Estimate CalibratedCostModel::attention(const AttentionQuery& q) const {
 }
 
 Estimate CalibratedCostModel::decode_attention(const DecodeAttentionQuery& q) const {
-  if (auto t = table_decode_attention(*profile_, q))
+  if (auto t = table_decode_attention(*tables_, q))
     return counted({t->seconds, source_, t->outside}, t->outside ? n_table_outside_ : n_table_);
   if (!profile_->find_compute("decode_attention", q.dtype) && roofline_) return fallback(roofline_->decode_attention(q));
   return ComputeCostModel::decode_attention(q);

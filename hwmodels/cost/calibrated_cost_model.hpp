@@ -13,6 +13,7 @@
 #include "hwmodels/cost/cost_model.hpp"
 #include "hwmodels/cost/kernel_work.hpp"
 #include "hwmodels/cost/roofline_cost_model.hpp"
+#include "hwmodels/cost/table_lookup.hpp"
 #include "hwmodels/profile.hpp"
 
 namespace foresight::hw {
@@ -41,6 +42,7 @@ class CalibratedCostModel : public ComputeCostModel {
   Estimate counted(Estimate e, std::atomic<long>& bucket) const;
 
   std::shared_ptr<const Profile> profile_;
+  std::unique_ptr<TableChooser> tables_;
   std::optional<GpuSpec> gpu_;
   std::unique_ptr<RooflineCostModel> roofline_;
   double peak_flops_;

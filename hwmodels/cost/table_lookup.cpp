@@ -38,17 +38,27 @@ std::optional<TableAnswer> answer(const KernelTable& t, std::vector<double> coor
 
 }  // namespace
 
-std::optional<TableAnswer> table_gemm(const Profile& p, const GemmQuery& q) {
-  const KernelTable* t = p.find_table("gemm", table_dtype(q.dtype));
+const KernelTable* TableChooser::find(const std::string& op, const std::string& dtype, const std::string& kv_dtype,
+                                      const std::map<std::string, int64_t>& keys) const {
+  std::string key = op + '|' + dtype + '|' + kv_dtype;
+  for (const auto& [k, v] : keys) key += '|' + k + '=' + std::to_string(v);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = memo_.find(key);
+  if (it != memo_.end()) return it->second;
+  return memo_[key] = p_.find_table(op, dtype, kv_dtype, keys);
+}
+
+std::optional<TableAnswer> table_gemm(const TableChooser& p, const GemmQuery& q) {
+  const KernelTable* t = p.find("gemm", table_dtype(q.dtype));
   if (!t || t->axes.size() != 3 || q.m <= 0 || q.n <= 0 || q.k <= 0) return std::nullopt;
   auto a = answer(*t, {double(q.m), double(q.n), double(q.k)}, {1, 1, 1});
   if (a) a->seconds *= double(std::max<int64_t>(q.batch, 1));  // independent GEMMs run one after another
   return a;
 }
 
-std::optional<TableAnswer> table_attention(const Profile& p, const AttentionQuery& q) {
+std::optional<TableAnswer> table_attention(const TableChooser& p, const AttentionQuery& q) {
   if (q.backward || q.seq_q <= 0 || q.seq_kv < q.seq_q || q.heads <= 0) return std::nullopt;
-  const KernelTable* t = p.find_table("attention", table_dtype(q.dtype), "",
+  const KernelTable* t = p.find("attention", table_dtype(q.dtype), "",
                                       {{"heads", q.heads}, {"kv_heads", q.kv_heads}, {"head_dim", q.head_dim}});
   if (!t || t->axes.size() != 2) return std::nullopt;
   // The measured kernel is causal self-attention of `sequence` tokens; price the query as the same
@@ -66,9 +76,9 @@ std::optional<TableAnswer> table_attention(const Profile& p, const AttentionQuer
   return a;
 }
 
-std::optional<TableAnswer> table_decode_attention(const Profile& p, const DecodeAttentionQuery& q) {
+std::optional<TableAnswer> table_decode_attention(const TableChooser& p, const DecodeAttentionQuery& q) {
   if (q.sequences == 0 || q.heads <= 0) return std::nullopt;
-  const KernelTable* t = p.find_table("decode_attention", table_dtype(q.dtype), canonical_dtype(q.kv_dtype),
+  const KernelTable* t = p.find("decode_attention", table_dtype(q.dtype), canonical_dtype(q.kv_dtype),
                                       {{"heads", q.heads}, {"kv_heads", q.kv_heads}, {"head_dim", q.head_dim}});
   if (!t || t->axes.size() != 2) return std::nullopt;
   double tokens = 0;

@@ -102,7 +102,8 @@ TEST_CASE("a missing cell's weight goes to the measured corners; a query on it a
 }
 
 TEST_CASE("queries past the measured grid are flagged and scaled by their work", "[hwmodels][table]") {
-  const hw::Profile p = table_profile();
+  const hw::Profile prof = table_profile();
+  const hw::TableChooser p(prof);
   hw::GemmQuery q{8192, 4096, 1024, 1, "bf16"};  // m twice the largest measured
   auto a = hw::table_gemm(p, q);
   REQUIRE(a);
