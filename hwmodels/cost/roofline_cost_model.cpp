@@ -39,6 +39,9 @@ double dtype_bytes(const std::string& dtype) {
 //    75 % of H100 BF16 peak forward and less backward, we take 0.6 as well.
 //  Memory: STREAM-style triad from the Azure AI-benchmarking-guide: 1.70 of 2.039 TB/s on A100
 //    (0.83), 2.97 of 3.35 TB/s on H100 (0.89).
+//  FP8 GEMM: the largest measured FP8 GEMM (8192^3, per-tensor scaled) in NVIDIA AIConfigurator's
+//    database (aiconfigurator-core 0.12, TensorRT-LLM and vLLM kernels) runs at 1243-1317 of 1979
+//    TFLOP/s on H100/H200 (0.63-0.67, we take 0.65) and 2335-2408 of 4500-5000 on B200/GB200 (0.52).
 //  Launch overhead: ~2 us per kernel launch on the critical path when the GPU is not kept busy by a
 //    queue (NVIDIA Developer Blog, "Getting Started with CUDA Graphs", A. Gray, 2019).
 RooflineEfficiency default_efficiency(const GpuSpec& g) {
@@ -48,8 +51,13 @@ RooflineEfficiency default_efficiency(const GpuSpec& g) {
     e.gemm = 0.86, e.attention = 0.6, e.memory = 0.83;
     e.source = "A100: matmul 0.86 (ml-engineering MAMF), attention 0.6 (FlashAttention-2), HBM 0.83 (Azure STREAM)";
   } else if (mentions(g, "hopper") || mentions(g, "h100") || mentions(g, "h200") || mentions(g, "h800")) {
-    e.gemm = 0.80, e.attention = 0.6, e.memory = 0.89;
-    e.source = "Hopper: matmul 0.80 (ml-engineering MAMF), attention 0.6 (FlashAttention-3), HBM 0.89 (Azure STREAM)";
+    e.gemm = 0.80, e.gemm_fp8 = 0.65, e.attention = 0.6, e.memory = 0.89;
+    e.source = "Hopper: matmul 0.80 (ml-engineering MAMF), FP8 matmul 0.65 (AIConfigurator's measured 8192^3), "
+               "attention 0.6 (FlashAttention-3), HBM 0.89 (Azure STREAM)";
+  } else if (mentions(g, "blackwell") || mentions(g, "b200")) {
+    e.gemm = 0.80, e.gemm_fp8 = 0.52, e.attention = 0.6, e.memory = 0.85;
+    e.source = "Blackwell: FP8 matmul 0.52 (AIConfigurator's measured 8192^3); no published BF16, attention or "
+               "HBM fraction at hand: Hopper-like 0.80, 0.6, 0.85 assumed";
   } else {
     // No published measurement at hand for this generation: Hopper's fractions as a stated guess.
     e.gemm = 0.80, e.attention = 0.6, e.memory = 0.85;
@@ -83,18 +91,41 @@ double RooflineCostModel::roofline(double flops, double peak_rate, double effici
 // efficiency above is measured at shapes without such losses. Short problems (decode batches of a
 // few sequences) get shorter tiles: the smallest of 64, 128 or 256 rows that covers m (64 is the
 // M of one Hopper warpgroup MMA, wgmma.m64nNk16), so a one-token GEMM is not charged 256 rows.
-double RooflineCostModel::quantized_flops(const GemmQuery& q) const {
-  if (gpu_.sm_count <= 0) return gemm_flops(q);
+// How the last wave is scheduled depends on the library generation:
+//  - fewer tiles than SMs: cuBLAS splits the reduction (split-K) so that the GPU fills, each split
+//    at least kMinSplitK deep, and adds the partial sums (fp32, written and read once per split);
+//  - several waves on Hopper and Blackwell: CUTLASS/cuBLAS stream-K (Osama et al., PPoPP 2023,
+//    arXiv:2301.03598) spreads the remaining MAC iterations over all SMs, so the tail costs its
+//    work rather than a whole wave; Ampere's kernels quantize to whole waves.
+namespace {
+constexpr double kMinSplitK = 256;  // a split shorter than 4 k-tiles of 64 would not hide its load latency
+}
+
+RooflineCostModel::Quantized RooflineCostModel::quantized(const GemmQuery& q) const {
+  Quantized out{gemm_flops(q), 0.0};
+  if (gpu_.sm_count <= 0) return out;
+  const double sms = gpu_.sm_count;
   const double tile_m = q.m <= 64 ? 64 : q.m <= 128 ? 128 : 256, tile_n = 128;
   const double tiles = double(q.batch) * std::ceil(double(q.m) / tile_m) * std::ceil(double(q.n) / tile_n);
-  const double waves = std::ceil(tiles / gpu_.sm_count);
-  return waves * gpu_.sm_count * 2.0 * tile_m * tile_n * double(q.k);
+  const double tile_flops = 2.0 * tile_m * tile_n * double(q.k);
+  if (tiles < sms) {
+    const double splits = std::max(1.0, std::min(std::floor(sms / tiles), std::floor(double(q.k) / kMinSplitK)));
+    out.flops = sms * tile_flops / splits;  // one wave, each SM running one split of one tile
+    if (splits > 1) out.extra_bytes = 2.0 * splits * double(q.batch) * double(q.m) * double(q.n) * 4.0;
+    return out;
+  }
+  const bool stream_k = mentions(gpu_, "hopper") || mentions(gpu_, "h100") || mentions(gpu_, "h200") ||
+                        mentions(gpu_, "blackwell") || mentions(gpu_, "b200") || mentions(gpu_, "gb200");
+  out.flops = (stream_k ? tiles : std::ceil(tiles / sms) * sms) * tile_flops;
+  return out;
 }
 
 Estimate RooflineCostModel::gemm(const GemmQuery& q) const {
   const double eb = dtype_bytes(q.dtype);
   const double bytes = double(q.batch) * (double(q.m) * q.k * eb + double(q.k) * q.n * eb + double(q.m) * q.n * 2.0);
-  return {roofline(quantized_flops(q), peak(q.dtype), eff_.gemm, bytes), "roofline", false};
+  const Quantized z = quantized(q);
+  const bool fp8 = canonical_dtype(q.dtype).rfind("fp8", 0) == 0;
+  return {roofline(z.flops, peak(q.dtype), fp8 ? eff_.gemm_fp8 : eff_.gemm, bytes + z.extra_bytes), "roofline", false};
 }
 
 Estimate RooflineCostModel::attention(const AttentionQuery& q) const {

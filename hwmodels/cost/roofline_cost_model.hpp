@@ -11,6 +11,7 @@ namespace foresight::hw {
 
 struct RooflineEfficiency {
   double gemm = 0.8;             // achievable fraction of dense peak for large GEMMs
+  double gemm_fp8 = 0.8;         // the same for FP8 GEMMs (FP8 tensor cores run further from peak)
   double attention = 0.5;        // fused attention kernels, fraction of dense peak
   double memory = 0.85;          // achievable fraction of HBM bandwidth (STREAM-like)
   double launch_overhead_s = 2e-6;
@@ -34,7 +35,11 @@ class RooflineCostModel : public ComputeCostModel {
 
  private:
   double peak(const std::string& dtype) const;
-  double quantized_flops(const GemmQuery& q) const;  // FLOPs the GPU spends, padded to whole waves
+  struct Quantized {
+    double flops = 0;        // FLOPs the GPU spends: padded to whole tiles, and waves where they idle SMs
+    double extra_bytes = 0;  // split-K partial sums
+  };
+  Quantized quantized(const GemmQuery& q) const;
   double roofline(double flops, double peak_rate, double efficiency, double bytes) const;
   GpuSpec gpu_;
   RooflineEfficiency eff_;
