@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/dtype.hpp"
 #include "sim/model/device_reserve.hpp"
 #include "sim/training/model_math.hpp"
 #include "sim/training/training_graph.hpp"
@@ -62,7 +63,7 @@ MemoryBreakdown estimate_memory(const TrainingSpec& s, const std::vector<std::ve
   TrainingSpec no_recompute = s;
   no_recompute.recompute = "none";
   const double working = s.recompute == "full" ? layer_activation_bytes(no_recompute) : 0.0;
-  const double grad_bytes = s.precision == "fp16" ? 2.0 : 4.0;
+  const double grad_bytes = dtype_size(s.grad_dtype());
   MemoryBreakdown best;
   for (int st = 0; st < pp; ++st) {
     MemoryBreakdown mb;

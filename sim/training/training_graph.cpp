@@ -6,6 +6,7 @@
 #include <queue>
 #include <stdexcept>
 
+#include "core/dtype.hpp"
 #include "sim/training/layer_ops.hpp"
 #include "sim/training/model_math.hpp"
 
@@ -43,10 +44,7 @@ Placement::Coord stage_coord(int stage) {
   return c;
 }
 
-double grad_comm_bytes(const TrainingSpec& s) {
-  // Megatron reduces fp16 gradients in fp16, and bf16/fp8 runs' fp32 main gradients in fp32.
-  return s.precision == "fp16" ? 2.0 : 4.0;
-}
+double grad_comm_bytes(const TrainingSpec& s) { return dtype_size(s.grad_dtype()); }
 
 struct TimedTemplate {
   const WorkTemplate* items = nullptr;

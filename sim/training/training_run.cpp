@@ -54,7 +54,8 @@ TrainingResult run_training(const TrainingSpec& spec, const ClusterInfo& cluster
       "model FLOPs = 6*N_matmul*tokens + 6*layers*seq*hidden*tokens (causal attention), recomputation excluded",
       "Megatron Eq. 3 TFLOP/s counts full recomputation and non-causal attention, as in Narayanan et al. 2021",
       "pipeline sends carry 1/tp of the boundary activation (scatter/gather or sequence parallelism)",
-      "gradients reduced in fp32 for bf16/fp8 (fp16 for fp16); Adam state fp32 (12 B/param), main grads fp32",
+      "main gradients held and reduced in " + spec.grad_dtype() +
+          " (training.grad_reduce_dtype); Adam state fp32 (12 B/param)",
       "TP input-gradient collectives overlap the weight-gradient GEMM, as Megatron-LM does",
       kDeviceReserveSource,
   };

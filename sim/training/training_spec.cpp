@@ -110,7 +110,7 @@ TrainingSpec parse_training(const YamlNode& model, const YamlNode& t, const hw::
   TrainingSpec s;
   s.model = resolve_model(model, catalog);
   t.expect_only({"sequence_length", "global_batch", "micro_batch", "precision", "parallelism", "zero", "recompute",
-                 "schedule", "overlap", "dp_bucket", "attention"});
+                 "schedule", "overlap", "dp_bucket", "attention", "grad_reduce_dtype"});
   s.sequence_length = t.at("sequence_length").as_positive_int();
   s.global_batch = t.at("global_batch").as_positive_int();
   s.micro_batch = t.has("micro_batch") ? t.at("micro_batch").as_positive_int() : 1;
@@ -144,6 +144,7 @@ TrainingSpec parse_training(const YamlNode& model, const YamlNode& t, const hw::
     if (s.dp_bucket_bytes <= 0) v->fail("must be larger than 0 B");
   }
   if (auto v = t.find("attention")) s.attention_kernel = v->as_choice({"flash", "unfused"});
+  if (auto v = t.find("grad_reduce_dtype")) s.grad_reduce_dtype = v->as_choice({"fp32", "bf16", "fp16"});
   validate_training(s, t, total_gpus, nvlink_domain);
   return s;
 }

@@ -18,6 +18,11 @@ struct TrainingSpec : WorkloadSpec {
   int64_t global_batch = 0;   // sequences per iteration
   int64_t micro_batch = 1;
   std::string precision = "bf16";   // bf16 | fp16 | fp8
+  // The dtype of the main-gradient buffer and of its data-parallel reduction. Default: fp32 for
+  // bf16/fp8 (NeMo's bf16_mixed recipe sets grad_reduce_in_fp32=True; Megatron-LM forces fp32
+  // accumulate-allreduce for bf16), fp16 for fp16 (Megatron-LM 2021 reduced fp16 gradients).
+  std::string grad_reduce_dtype;    // fp32 | bf16 | fp16; empty until parsed
+  std::string grad_dtype() const { return grad_reduce_dtype.empty() ? (precision == "fp16" ? "fp16" : "fp32") : grad_reduce_dtype; }
   ParallelismSpec par;
   int zero = 0;
   std::string recompute = "none";   // none | selective | full

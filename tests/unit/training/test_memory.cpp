@@ -33,6 +33,16 @@ TEST_CASE("memory of a small GPT matches the hand calculation", "[training][memo
     CHECK(mem.buffers == Approx(s_len * b * V * 6));   // 16-bit logits + fp32 softmax
     CHECK_FALSE(mem.oom);
   }
+  SECTION("gradients held in bf16 when the reduction is bf16; the CUDA context is reserved") {
+    auto t = s;
+    t.grad_reduce_dtype = "bf16";
+    const auto mem = estimate_memory(t, sched, 80e9);
+    CHECK(mem.grads == Approx(2 * P));
+    CHECK(mem.reserved == Approx(551e6));   // one GPU: no NCCL communicator
+    // A capacity that holds the tensors but not the reserve is out of memory.
+    CHECK(estimate_memory(t, sched, mem.peak + 1e6).oom);
+    CHECK_FALSE(estimate_memory(t, sched, mem.peak + mem.reserved + 1e6).oom);
+  }
   SECTION("tp=2 with sequence parallelism: sbh/t * (34 + 5as/h)") {
     auto t = s;
     t.par.tp = 2;
