@@ -20,6 +20,7 @@ class Builder {
   Builder(const TrainingSpec& s, std::string category) : s_(s), category_(std::move(category)) {}
 
   void gemm(const std::string& name, double m, double n, double k, double batch = 1) {
+    if (s_.precision == "fp8") fp8_cast(name, m * k * batch);
     WorkItem w;
     w.kind = WorkItem::Kind::gemm;
     w.name = name;
@@ -34,6 +35,18 @@ class Builder {
     w.attn = q;
     w.attn.dtype = act_dtype(s_);
     push(std::move(w));
+  }
+  // FP8 training (Transformer Engine's delayed scaling) quantizes each linear layer's A operand before
+  // its GEMM: the input in the forward pass, the output gradient for the data gradient, each cast
+  // together with the transposed copy the weight gradient needs (TE's cast_transpose: read 2 B,
+  // write 1 + 1 B per element). The casts of the QKV and fc1 inputs are fused into the preceding
+  // LayerNorm (LayerNormLinear/LayerNormMLP), which then only writes the two FP8 copies. The weight
+  // gradient reuses both casts; core attention and the output layer stay in BF16 and are not cast.
+  void fp8_cast(const std::string& name, double elements) {
+    const bool wgrad = name.size() > 6 && name.compare(name.size() - 6, 6, "_wgrad") == 0;
+    if (wgrad || name.rfind("attn_qk", 0) == 0 || name.rfind("attn_pv", 0) == 0 || name == "logits") return;
+    const bool fused_with_norm = name == "qkv" || name == "fc1";
+    memory(name + "_fp8_cast", elements * (fused_with_norm ? 2.0 : 4.0), elements);
   }
   void memory(const std::string& name, double bytes, double flops) {
     WorkItem w;

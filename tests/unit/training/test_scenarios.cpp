@@ -8,6 +8,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "helpers.hpp"
 #include "hwmodels/cost/roofline_cost_model.hpp"
 #include "hwmodels/topology/cluster.hpp"
@@ -183,6 +185,23 @@ TEST_CASE("context parallelism, ZeRO-3 and fp8 plans", "[training][scenario]") {
       if (item.kind == WorkItem::Kind::gemm) CHECK(item.gemm.dtype == "fp8");
       if (item.kind == WorkItem::Kind::attention) CHECK(item.attn.dtype == "bf16");
     }
+    // Every fp8 GEMM's A operand is cast first: 4 B per element standalone (read 2, write fp8 and its
+    // transpose), 2 B where the cast is fused into the layer norm; the weight gradient reuses them.
+    auto cast_of = [](const WorkTemplate& t, const std::string& gemm) -> const WorkItem* {
+      for (size_t i = 0; i + 1 < t.size(); ++i)
+        if (t[i + 1].kind == WorkItem::Kind::gemm && t[i + 1].name == gemm && t[i].name == gemm + "_fp8_cast") return &t[i];
+      return nullptr;
+    };
+    for (const auto& [name, per_element] : {std::pair{"fc2", 4.0}, {"attn_proj", 4.0}, {"qkv", 2.0}, {"fc1", 2.0}}) {
+      const WorkItem* c = cast_of(w.layer_fwd, name);
+      REQUIRE(c);
+      const auto& g = *std::find_if(w.layer_fwd.begin(), w.layer_fwd.end(), [&](const WorkItem& i) { return i.name == name; });
+      CHECK(c->mem.bytes == Approx(per_element * double(g.gemm.m) * double(g.gemm.k)));
+    }
+    CHECK(cast_of(w.layer_bwd, "fc2_dgrad"));
+    CHECK_FALSE(cast_of(w.layer_bwd, "fc2_wgrad"));
+    s.precision = "bf16";
+    for (const auto& item : build_microbatch_work(s).layer_fwd) CHECK(item.name.find("fp8_cast") == std::string::npos);
   }
 }
 
