@@ -1,5 +1,7 @@
 #include "api/foresight_api.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "hwmodels/catalog/catalog_report.hpp"
 #include "sim/run/run_scenario.hpp"
 #include "sim/scenario/scenario.hpp"
@@ -19,6 +21,31 @@ RunResult run(const RunRequest& r) {
   const sim::RunOutput out = sim::run_scenario(scenario, options);
   return RunResult{out.document.dump(2), out.report};
 }
+
+std::string inspect_json(const RunRequest& r) {
+  const sim::LoadOptions load{r.overrides, r.catalog_files};
+  const sim::Scenario s = r.scenario_path.empty() ? sim::load_scenario_text(r.scenario_text, r.scenario_name, load)
+                                                  : sim::load_scenario(r.scenario_path, load);
+  const auto& c = s.cluster;
+  nlohmann::json j{{"scenario", s.name},
+                   {"workload", s.workload_kind},
+                   {"fidelity", sim::fidelity_name(s.fidelity)},
+                   {"calibration", r.profile_path.empty() ? s.calibration : r.profile_path},
+                   {"seed", s.seed},
+                   {"cluster",
+                    {{"system", c.system},
+                     {"gpu", c.gpu_spec.id},
+                     {"nodes", c.nodes},
+                     {"gpus_per_node", c.system_spec.gpus_per_node},
+                     {"gpus", c.nodes * c.system_spec.gpus_per_node},
+                     {"nvlink_domain", c.system_spec.nvlink_domain}}},
+                   {"plan", s.workload->describe()},
+                   {"warnings", s.warnings}};
+  return j.dump();
+}
+
+std::string version() { return FORESIGHT_VERSION; }
+std::string git_revision() { return FORESIGHT_GIT_REVISION; }
 
 const std::string& default_scenario_text() { return sim::default_scenario_text(); }
 

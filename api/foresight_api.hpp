@@ -26,6 +26,15 @@ struct RunResult {
 
 RunResult run(const RunRequest& request);
 
+// The scenario as it resolves (overrides applied, nothing simulated): name, workload kind,
+// fidelity, calibration, the cluster (system, GPU, nodes, GPUs per node) and the workload's plan
+// (`describe()`). Bad input throws like run() does; a sweep checks its keys with this first.
+std::string inspect_json(const RunRequest& request);
+
+// "0.3.0" and the git revision the library was built from ("" when unknown).
+std::string version();
+std::string git_revision();
+
 const std::string& default_scenario_text();
 // The built-in catalog plus `catalog_files`, as a table with sources or as JSON.
 std::string catalog_table(const std::vector<std::string>& catalog_files = {});

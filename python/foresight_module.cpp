@@ -3,6 +3,9 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <iostream>
+
+#include "api/cli.hpp"
 #include "api/cost_query.hpp"
 #include "api/foresight_api.hpp"
 #include "core/error.hpp"
@@ -63,6 +66,32 @@ PYBIND11_MODULE(_foresight, m) {
       },
       py::arg("op"), py::arg("shapes"), py::arg("gpu") = "", py::arg("system") = "", py::arg("calibration") = "auto",
       py::arg("catalog") = std::vector<std::string>{});
+  m.def(
+      "inspect_json",
+      [](const std::string& path, const std::string& text, const std::string& name, const std::vector<std::string>& overrides,
+         const std::vector<std::string>& catalog, const std::string& profile) {
+        api::RunRequest r;
+        r.scenario_path = path, r.scenario_text = text, r.scenario_name = name;
+        r.overrides = overrides, r.catalog_files = catalog, r.profile_path = profile;
+        return api::inspect_json(r);
+      },
+      py::arg("path") = "", py::arg("text") = "", py::arg("name") = "<string>",
+      py::arg("overrides") = std::vector<std::string>{}, py::arg("catalog") = std::vector<std::string>{},
+      py::arg("profile") = "");
+  m.def("version", [] { return api::version(); });
+  m.def("git_revision", [] { return api::git_revision(); });
+  m.def(
+      "cli_main",
+      [](std::vector<std::string> args) {
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        py::gil_scoped_release release;
+        const int rc = api::cli_main(static_cast<int>(args.size()), argv.data());
+        std::cout.flush();
+        return rc;
+      },
+      py::arg("argv"));
   m.def("default_scenario_text", [] { return api::default_scenario_text(); });
   m.def("catalog_json", [](const std::vector<std::string>& files) { return api::catalog_json(files); },
         py::arg("files") = std::vector<std::string>{});

@@ -65,7 +65,7 @@ std::string Session::calibration_line() {
 
 const hw::ComputeCostModel& Session::compute() {
   if (!compute_) {
-    if (const hw::Profile* p = profile())
+    if (profile())
       compute_ = std::make_unique<hw::CalibratedCostModel>(profile_, cluster_.gpu());
     else
       compute_ = std::make_unique<hw::RooflineCostModel>(cluster_.gpu());

@@ -23,6 +23,9 @@ struct WorkloadSpec {
   // The framework whose kernels `calibration: auto` prices this workload with (profiles are keyed by
   // it: the same GEMM runs at different speeds in different frameworks' kernels); "" = none needed.
   virtual std::string kernel_family() const { return ""; }
+  // The resolved plan as plain values (sizes, batch, precision ...): what search results and
+  // provenance record about the point that produced them.
+  virtual nlohmann::json describe() const { return nlohmann::json::object(); }
   std::vector<std::string> warnings;   // shown in the report and the JSON document
 };
 

@@ -89,6 +89,10 @@ struct ServingSpec : WorkloadSpec {
   std::vector<int> first_gpus;      // each replica's first GPU; default packed
   SchedulerSpec scheduler;
   std::string kernel_family() const override { return engine_name(engine); }
+  nlohmann::json describe() const override {
+    return {{"model", model.id}, {"engine", engine_name(engine)}, {"precision", precision}, {"kv_dtype", kv_dtype},
+            {"replicas", replicas}, {"tp", tp}, {"pp", pp}};
+  }
   RouterSpec router;
   AdmissionSpec admission;
   SloSpec slo;

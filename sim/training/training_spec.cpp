@@ -149,4 +149,27 @@ TrainingSpec parse_training(const YamlNode& model, const YamlNode& t, const hw::
   return s;
 }
 
+nlohmann::json TrainingSpec::describe() const {
+  nlohmann::json j{{"model", model.id},
+                   {"layers", model.layers},
+                   {"hidden", model.hidden},
+                   {"heads", model.heads},
+                   {"kv_heads", model.kv_heads},
+                   {"ffn_hidden", model.ffn_hidden},
+                   {"vocab", model.vocab},
+                   {"sequence_length", sequence_length},
+                   {"global_batch", global_batch},
+                   {"micro_batch", micro_batch},
+                   {"precision", precision},
+                   {"grad_reduce_dtype", grad_dtype()},
+                   {"vpp", par.vpp},
+                   {"sequence_parallel", par.sequence_parallel},
+                   {"zero", zero},
+                   {"recompute", recompute},
+                   {"schedule", schedule},
+                   {"attention", attention_kernel}};
+  for (const auto& info : kParallelDimTable) j[info.name] = par.size(info.dim);
+  return j;
+}
+
 }  // namespace foresight::sim

@@ -36,6 +36,7 @@ struct TrainingSpec : WorkloadSpec {
   // Megatron-LM/NeMo run PyTorch's cuBLAS(Lt) GEMMs (through Transformer Engine) and FlashAttention:
   // the kernels vLLM's tables measured (torch.nn.functional.linear, vllm_flash_attn FA3).
   std::string kernel_family() const override { return "vllm"; }
+  nlohmann::json describe() const override;
 
   int64_t microbatches() const { return global_batch / (par.dp * micro_batch); }
   // Layers held by virtual pipeline stage `vstage` (0 .. pp*vpp-1), after embedding/loss accounting.
