@@ -82,6 +82,10 @@ int cli_main(int argc, char** argv) {
   run->add_option("--set", overrides, "override a scenario key: dotted.path=value (repeatable)");
   run->add_flag("--json", as_json, "print the JSON document instead of the report");
   run->add_option("--trace", request.trace_path, "write a Perfetto/Chrome trace of the simulated timeline");
+  run->add_option("--trace-detail", request.trace_detail,
+                  "training traces: ops (every kernel and collective), layers (one slice per layer and pass) or "
+                  "passes (one slice per microbatch pass)")
+      ->check(CLI::IsMember({"ops", "layers", "passes"}));
   run->add_option("--profile", request.profile_path, "calibrated profile JSON (default: datasheet roofline)");
   run->add_option("--requests", request.requests_path, "serving: write one CSV row per request to this file");
   run->add_option("--max-rate", request.max_rate,

@@ -16,6 +16,7 @@ RunResult run(const RunRequest& r) {
   sim::RunOptions options;
   options.profile_path = r.profile_path;
   options.trace_path = r.trace_path;
+  options.trace_detail = r.trace_detail;
   options.requests_path = r.requests_path;
   options.max_rate_attainment = r.max_rate;
   const sim::RunOutput out = sim::run_scenario(scenario, options);

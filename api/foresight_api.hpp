@@ -15,6 +15,7 @@ struct RunRequest {
   std::vector<std::string> catalog_files; // user catalog YAML files, as --catalog
   std::string profile_path;               // calibrated profile, as --profile
   std::string trace_path;                 // Perfetto trace to write, as --trace
+  std::string trace_detail;               // ops | layers | passes, as --trace-detail
   std::string requests_path;              // serving: one CSV row per request, as --requests
   double max_rate = 0;                    // serving: search the max rate at this SLO attainment, as --max-rate
 };

@@ -30,30 +30,32 @@ PYBIND11_MODULE(_foresight, m) {
       "run_json",
       [](const std::string& path, const std::vector<std::string>& overrides, const std::string& profile,
          const std::string& trace, const std::vector<std::string>& catalog, const std::string& requests,
-         double max_rate) {
+         double max_rate, const std::string& trace_detail) {
         api::RunRequest r;
         r.scenario_path = path;
+        r.trace_detail = trace_detail;
         r.overrides = overrides, r.profile_path = profile, r.trace_path = trace, r.catalog_files = catalog;
         r.requests_path = requests, r.max_rate = max_rate;
         return run_document(std::move(r));
       },
       py::arg("path"), py::arg("overrides") = std::vector<std::string>{}, py::arg("profile") = "",
       py::arg("trace") = "", py::arg("catalog") = std::vector<std::string>{}, py::arg("requests") = "",
-      py::arg("max_rate") = 0.0);
+      py::arg("max_rate") = 0.0, py::arg("trace_detail") = "");
   m.def(
       "run_text_json",
       [](const std::string& text, const std::string& name, const std::vector<std::string>& overrides,
          const std::string& profile, const std::string& trace, const std::vector<std::string>& catalog,
-         const std::string& requests, double max_rate) {
+         const std::string& requests, double max_rate, const std::string& trace_detail) {
         api::RunRequest r;
         r.scenario_text = text, r.scenario_name = name;
+        r.trace_detail = trace_detail;
         r.overrides = overrides, r.profile_path = profile, r.trace_path = trace, r.catalog_files = catalog;
         r.requests_path = requests, r.max_rate = max_rate;
         return run_document(std::move(r));
       },
       py::arg("text"), py::arg("name") = "<string>", py::arg("overrides") = std::vector<std::string>{},
       py::arg("profile") = "", py::arg("trace") = "", py::arg("catalog") = std::vector<std::string>{},
-      py::arg("requests") = "", py::arg("max_rate") = 0.0);
+      py::arg("requests") = "", py::arg("max_rate") = 0.0, py::arg("trace_detail") = "");
   m.def(
       "cost_json",
       [](const std::string& op, const std::string& shapes, const std::string& gpu, const std::string& system,
@@ -79,6 +81,9 @@ PYBIND11_MODULE(_foresight, m) {
       py::arg("overrides") = std::vector<std::string>{}, py::arg("catalog") = std::vector<std::string>{},
       py::arg("profile") = "");
   m.def("version", [] { return api::version(); });
+  // Where the shipped scenarios are when the module runs from a build tree (pip installs them as
+  // package data instead).
+  m.def("source_dir", [] { return std::string(FORESIGHT_SOURCE_DIR_FOR_PYTHON); });
   m.def("git_revision", [] { return api::git_revision(); });
   m.def(
       "cli_main",

@@ -12,8 +12,15 @@ import os
 from ._foresight import InputError  # noqa: F401  (re-exported)
 from . import _foresight
 
+__version__ = _foresight.version()
+
+# Installed with pip, the shipped profiles are package data: put them on the profile search path.
+_profiles = os.path.join(os.path.dirname(os.path.abspath(__file__)), "profiles")
+if os.path.isdir(_profiles) and _profiles not in os.environ.get("FORESIGHT_PROFILE_PATH", "").split(":"):
+    os.environ["FORESIGHT_PROFILE_PATH"] = ":".join(p for p in (os.environ.get("FORESIGHT_PROFILE_PATH"), _profiles) if p)
+
 __all__ = ["run", "run_text", "default_scenario", "catalog", "collectives_frame", "requests_frame", "max_rate",
-           "sweep", "InputError"]
+           "sweep", "inspect", "InputError", "search", "plot", "cost", "scenarios", "__version__"]
 
 
 def _overrides(set):
@@ -53,7 +60,28 @@ def _requests_file(requests):
     return str(requests)
 
 
-def run(path, set=None, profile="", trace="", catalog=None, requests=None, max_rate=None):
+def _scenario_file(path):
+    """`path` itself, or the shipped scenario it names when no such file exists here
+    ("scenarios/llama3-70b-h100.yaml" works from any directory)."""
+    p = str(path)
+    if os.path.exists(p):
+        return p
+    try:
+        from .scenarios import path as shipped
+
+        return shipped(p)
+    except FileNotFoundError:
+        return p  # the C++ loader reports the missing file
+
+
+def inspect(path, set=None, profile="", catalog=None):
+    """The scenario as it resolves, without simulating: workload, fidelity, calibration, cluster
+    (system, GPU, nodes, GPUs per node) and the plan (for training: tp, pp, dp, ... as parsed)."""
+    return _json.loads(_foresight.inspect_json(path=_scenario_file(path), overrides=_overrides(set),
+                                               catalog=_paths(catalog), profile=str(profile)))
+
+
+def run(path, set=None, profile="", trace="", catalog=None, requests=None, max_rate=None, trace_detail=""):
     """Simulate the scenario file at `path`; returns the same document as `foresight run --json`.
 
     `set` overrides scenario keys: a dict {"cluster.nodes": 4} or a list ["cluster.nodes=4"].
@@ -61,16 +89,19 @@ def run(path, set=None, profile="", trace="", catalog=None, requests=None, max_r
     Serving scenarios: `requests=True` (or a path) streams one row per request to a CSV that
     `requests_frame(result)` reads; `max_rate=0.9` also searches the highest arrival rate at which
     90 % of requests meet the SLO (result["serving"]["max_rate"]).
+    `trace` writes a Perfetto trace there (streamed); `trace_detail` for training is "ops" (every
+    kernel), "layers" (one slice per layer and pass) or "passes" (one per microbatch pass).
     Bad input raises foresight.InputError naming the file, line and key.
     """
-    return _json.loads(_foresight.run_json(str(path), _overrides(set), str(profile), str(trace), _paths(catalog),
-                                           _requests_file(requests), float(max_rate or 0)))
+    return _json.loads(_foresight.run_json(_scenario_file(path), _overrides(set), str(profile), str(trace), _paths(catalog),
+                                           _requests_file(requests), float(max_rate or 0), str(trace_detail)))
 
 
-def run_text(text, name="<string>", set=None, profile="", trace="", catalog=None, requests=None, max_rate=None):
+def run_text(text, name="<string>", set=None, profile="", trace="", catalog=None, requests=None, max_rate=None,
+             trace_detail=""):
     """Like run(), from scenario YAML text."""
     return _json.loads(_foresight.run_text_json(text, name, _overrides(set), str(profile), str(trace), _paths(catalog),
-                                                _requests_file(requests), float(max_rate or 0)))
+                                                _requests_file(requests), float(max_rate or 0), str(trace_detail)))
 
 
 def requests_frame(result):
@@ -112,49 +143,52 @@ def collectives_frame(result):
     return frame
 
 
-def _flatten(prefix, value, out):
-    if isinstance(value, dict):
-        for k, v in value.items():
-            _flatten(f"{prefix}.{k}" if prefix else k, v, out)
-    elif not isinstance(value, list):
-        out[prefix] = value
-
-
-def sweep(path, grid, fixed=None, profile="", workers=None, errors="raise"):
+def sweep(path, grid, fixed=None, profile="", workers=None, errors="raise", executor="process", store=None,
+          progress=True):
     """Runs the scenario at `path` for every combination of `grid` ({dotted.key: [values]}).
 
-    Returns a pandas DataFrame: one row per collective row (collective benches) or per run
-    (training, with the `training` section flattened into columns), plus one column per grid key.
-    Runs execute on a thread pool (`workers`, default: CPU count); the simulator releases the GIL.
-    `errors="record"` keeps going past configurations that are invalid (e.g. tp*pp*dp not equal to
-    the GPU count) and reports them in an `error` column instead of raising.
+    Returns a pandas DataFrame: one row per collective row (collective benches) or per run (training,
+    serving: their section flattened into columns), one column per grid key, the resolved plan
+    (`plan.*`) and provenance (version, git revision, scenario hash, overrides, fidelity, calibration).
+    Every key is checked against the scenario before anything runs, so a typo is one error, not a
+    failed row per point. `executor`: "serial", "process" (default; not threads: the flow backend
+    forks), "dask" or a distributed.Client. `store` (a .parquet path) makes the sweep resumable:
+    finished points are kept, a re-run skips them. `errors="record"` keeps going past invalid
+    combinations (e.g. tp*pp*dp not equal to the GPU count) with the reason in an `error` column.
     """
     import itertools
-    import os
-    from concurrent.futures import ThreadPoolExecutor
 
     import pandas as pd
 
+    from .executors import make_point, run_points
+    from .store import file_hash
+
+    if errors not in ("raise", "record"):
+        raise ValueError(f"errors must be 'raise' or 'record', not {errors!r}")
+    scenario = _scenario_file(path)
     keys = list(grid)
     combos = [dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys))]
-
-    def one(combo):
-        overrides = dict(fixed or {})
-        overrides.update(combo)
+    if not combos:
+        return pd.DataFrame()
+    # Unknown or misspelt keys fail here, once; values that only some combinations get wrong are
+    # the points' own errors.
+    for combo in combos:
+        overrides = dict(fixed or {}, **combo)
         try:
-            result = run(path, set=overrides, profile=profile)
+            inspect(scenario, set=overrides, profile=profile)
+            break
         except InputError as e:
-            if errors != "record":
+            if "unknown key" in str(e) or errors == "raise":
                 raise
-            return [dict(combo, error=str(e))]
-        if "collectives" in result:
-            return [dict(combo, **row) for row in result["collectives"]]
-        flat = {}
-        _flatten("", result.get("training", {}), flat)
-        return [dict(combo, **flat)]
-
-    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
-        rows = [row for rows in pool.map(one, combos) for row in rows]
+    h = file_hash(scenario)
+    points = [make_point(scenario, dict(fixed or {}, **c), profile=profile, tags=c, scenario_hash=h) for c in combos]
+    rows = run_points(points, executor=executor, workers=workers, store=store, progress=progress, desc="sweep")
+    if errors == "raise":
+        for r in rows:
+            if "error" in r:
+                raise InputError(r["error"])
     return pd.DataFrame(rows)
 
+
+from . import plot, scenarios, search  # noqa: E402,F401  (submodules: foresight.search.training, ...)
 from . import cost  # noqa: E402  (foresight.cost: single-operation queries; needs the names above)

@@ -47,7 +47,7 @@ class CollectiveBenchWorkload final : public Workload {
     const std::string& trace = session.options().trace_path;
     if (!trace.empty()) {
       const TaskGraph graph = collective_bench_graph(spec);
-      write_trace(perfetto_trace(graph, timings, [](int) { return std::string("collectives"); }), trace);
+      write_perfetto_trace(graph, timings, [](int) { return std::string("collectives"); }, trace);
       out->text += fmt::format("trace: {} ({} collectives)\n", trace, graph.tasks().size());
     }
     return out;

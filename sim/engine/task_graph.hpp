@@ -27,6 +27,11 @@ struct Task {
   // with the collective model.
   std::shared_ptr<const CollectivePlan> plan;
   std::vector<TaskId> deps;    // earlier tasks only
+  // Where in the iteration the task belongs (traces label and merge slices by these; -1: none).
+  int microbatch = -1;
+  int layer = -1;              // global layer index
+  int chunk = -1;              // virtual pipeline stage
+  bool forward = true;
 };
 
 struct TaskTiming {

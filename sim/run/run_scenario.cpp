@@ -28,6 +28,7 @@ RunOutput run_scenario(const Scenario& scenario, const RunOptions& options) {
                     {"nodes", cluster.nodes()},
                     {"gpus", cluster.gpus()},
                     {"description", cluster.describe()}};
+  doc["plan"] = scenario.workload->describe();
   doc["provenance"] = {{"collective_model", session.collectives().params().sources()}};
   doc["warnings"] = scenario.warnings;
   out.report = fmt::format("Foresight: {} ({} fidelity)\ncluster: {}\n", scenario.name, fidelity_name(scenario.fidelity),

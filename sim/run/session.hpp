@@ -20,6 +20,7 @@ namespace foresight::sim {
 struct RunOptions {
   std::string profile_path;   // calibrated profile; empty = datasheet roofline
   std::string trace_path;     // write a Perfetto/Chrome trace of the simulated timeline
+  std::string trace_detail;   // ops (default) | layers | passes (sim/metrics/perfetto_trace.hpp)
   std::string requests_path;  // serving: stream one CSV row per request here
   double max_rate_attainment = 0;  // serving: > 0 searches the highest arrival rate holding this SLO attainment
 };

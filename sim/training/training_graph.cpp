@@ -102,8 +102,12 @@ class StageEmitter {
   void begin_step() { first_in_step_ = -1; }
   TaskId step_entry() const { return first_in_step_; }
 
+  // Labels every task added from now on (trace slices by microbatch, layer and pass).
+  void at(int microbatch, int chunk, int layer, bool forward) { mb_ = microbatch, chunk_ = chunk, layer_ = layer, fwd_ = forward; }
+
   TaskId add(Task t) {
     t.rank = rank_;
+    t.microbatch = mb_, t.chunk = chunk_, t.layer = layer_, t.forward = fwd_;
     const TaskId id = push(g_, std::move(t));
     if (first_in_step_ < 0) first_in_step_ = id;
     return id;
@@ -185,6 +189,8 @@ class StageEmitter {
   std::vector<TaskId> carry_;
   TaskId last_compute_ = -1;
   TaskId first_in_step_ = -1;
+  int mb_ = -1, chunk_ = -1, layer_ = -1;
+  bool fwd_ = true;
 };
 
 // Gradient buckets fill in backward order as each layer's weight gradients become final (during
@@ -330,12 +336,17 @@ TrainingGraphInfo build_training_graph(const TrainingSpec& s, const hw::ComputeC
         if (s.overlap_dp_grad_reduce) buckets.add(params);
         else deferred_grads += params;
       };
+      int first_layer = 0;
+      for (int u = 0; u < v; ++u) first_layer += s.layers_in_virtual_stage(u);
+      e.at(step.microbatch, v, -1, step.forward);
       if (step.forward) {
         if (v == 0) e.instantiate(tpl.embed_fwd);
         for (int l = 0; l < layers; ++l) {
+          e.at(step.microbatch, v, first_layer + l, true);
           if (zero3 && e.dp_size() > 1) gather_layer(layer_params + (v == 0 && l == 0 ? pc.embedding / s.par.tp : 0));
           prev_layer_start = e.instantiate(tpl.layer_fwd);
         }
+        e.at(step.microbatch, v, -1, true);
         if (v == vstages - 1) e.instantiate(tpl.head_fwd);
       } else {
         const double head_params = (pc.final_norm + (s.model.tied_embeddings ? 0.0 : pc.output)) / s.par.tp;
@@ -344,6 +355,7 @@ TrainingGraphInfo build_training_graph(const TrainingSpec& s, const hw::ComputeC
           grads_ready(head_params);
         }
         for (int l = 0; l < layers; ++l) {
+          e.at(step.microbatch, v, first_layer + layers - 1 - l, false);
           if (zero3 && e.dp_size() > 1) gather_layer(layer_params);
           prev_layer_start = e.instantiate(tpl.layer_bwd);
           grads_ready(layer_params);
@@ -352,6 +364,7 @@ TrainingGraphInfo build_training_graph(const TrainingSpec& s, const hw::ComputeC
                                                    CollectiveOp::reduce_scatter, layer_params * grad_comm_bytes(s),
                                                    {e.last_compute()}));
         }
+        e.at(step.microbatch, v, -1, false);
         if (v == 0) {
           e.instantiate(tpl.embed_bwd);
           grads_ready(pc.embedding / s.par.tp);
@@ -378,6 +391,7 @@ TrainingGraphInfo build_training_graph(const TrainingSpec& s, const hw::ComputeC
       if (step.forward && step.microbatch == 0)
         for (TaskId pg : param_gathers[size_t(st) * vpp + step.chunk]) g.tasks()[rec.entry].deps.push_back(pg);
     }
+    e.at(-1, -1, -1, true);
     if (!s.overlap_dp_grad_reduce && deferred_grads > 0) {
       buckets.add(deferred_grads);
       buckets.flush();

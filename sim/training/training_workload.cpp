@@ -53,8 +53,10 @@ class TrainingWorkload final : public Workload {
     out->report_text = report_text(out->result, spec);
     const std::string& trace = session.options().trace_path;
     if (!trace.empty()) {
-      write_trace(perfetto_trace(graph, timings, [](int s) { return std::string(stream_name(s)); }), trace);
-      out->report_text += fmt::format("  trace: {} ({} tasks)\n", trace, graph.tasks().size());
+      const size_t slices = write_perfetto_trace(graph, timings, [](int s) { return std::string(stream_name(s)); },
+                                                 trace, parse_trace_detail(session.options().trace_detail));
+      out->report_text += fmt::format("  trace: {} ({} slices of {} tasks, detail {})\n", trace, slices, graph.tasks().size(),
+                                      session.options().trace_detail.empty() ? "ops" : session.options().trace_detail);
     }
     return out;
   }

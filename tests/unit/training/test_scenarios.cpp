@@ -1,14 +1,14 @@
 // Shipped training scenarios run end to end on the real catalog, topology and collective model;
 // the Megatron SC'21 rows are compared with the published TFLOP/s.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 
 #include <catch2/catch.hpp>
-
-#include <algorithm>
 
 #include "helpers.hpp"
 #include "hwmodels/cost/roofline_cost_model.hpp"
@@ -109,17 +109,48 @@ TEST_CASE("perfetto trace has one track per rank and stream", "[training][scenar
   TaskGraph g;
   std::vector<TaskTiming> t;
   test::train(s, test::cluster_for(s), cost, test::fake_timer(), &g, &t);
-  const auto trace = perfetto_trace(g, t, [](int st) { return std::string(stream_name(st)); });
-  const auto& ev = trace.at("traceEvents");
-  size_t complete = 0, threads = 0;
+  const auto path = (std::filesystem::temp_directory_path() / "foresight-trace-test.json").string();
+  auto read = [&](TraceDetail d) {
+    const size_t slices = write_perfetto_trace(g, t, [](int st) { return std::string(stream_name(st)); }, path, d);
+    std::ifstream in(path);
+    const auto trace = nlohmann::json::parse(in);  // streamed, and still one valid JSON document
+    size_t complete = 0;
+    for (const auto& e : trace.at("traceEvents")) complete += e.at("ph") == "X";
+    CHECK(complete == slices);
+    return trace;
+  };
+  const auto ops = read(TraceDetail::ops);
+  size_t complete = 0, threads = 0, labelled = 0;
   std::set<int> pids;
-  for (const auto& e : ev) {
-    if (e.at("ph") == "X") ++complete, pids.insert(e.at("pid").get<int>());
+  for (const auto& e : ops.at("traceEvents")) {
+    if (e.at("ph") == "X") {
+      ++complete, pids.insert(e.at("pid").get<int>());
+      if (e.contains("args") && e["args"].contains("layer")) ++labelled;
+    }
     if (e.at("name") == "thread_name") ++threads;
   }
   CHECK(complete == g.tasks().size());
   CHECK(pids.size() == 2);     // one representative rank per pipeline stage
   CHECK(threads >= 2 * 3);     // compute, tp comm and a pp send stream on each
+  CHECK(labelled > complete / 2);
+  // Merged levels: the compute stream of stage 0 has one slice per (microbatch, layer, direction)
+  // with layers (plus the embedding, which belongs to no layer), one per (microbatch, direction)
+  // with passes (4 layers on 2 stages, 4 microbatches).
+  auto compute_slices = [](const nlohmann::json& trace, const std::string& prefix, const std::string& part) {
+    size_t n = 0;
+    for (const auto& e : trace.at("traceEvents")) {
+      if (e.at("ph") != "X" || e.at("pid") != 0 || e.at("tid") != 0) continue;
+      const auto name = e.at("name").get<std::string>();
+      n += name.rfind(prefix, 0) == 0 && name.find(part) != std::string::npos;
+    }
+    return n;
+  };
+  const auto layers = read(TraceDetail::layers);
+  CHECK(compute_slices(layers, "F mb", " L") == 4 * 2);
+  CHECK(compute_slices(layers, "F mb", " v0") == 4);
+  CHECK(compute_slices(read(TraceDetail::passes), "F mb", " v0") == 4);
+  std::filesystem::remove(path);
+  CHECK_THROWS_AS(parse_trace_detail("everything"), InputError);
 }
 
 TEST_CASE("context parallelism, ZeRO-3 and fp8 plans", "[training][scenario]") {
