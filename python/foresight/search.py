@@ -167,10 +167,16 @@ def training(scenario, gpus=None, space=None, objective="tokens_per_s", executor
              "feasible", "reason", objective, "tokens_per_s", "mfu", "iteration_time_s", "memory_peak_gib", "bottleneck"]
     cols = [c for c in dict.fromkeys(first) if c in frame.columns] + [c for c in frame.columns if c not in first]
     frame = frame[cols]
+    if "dp" in frame:
+        frame["dp"] = frame["dp"].astype("Int64")
     if objective in frame.columns:
         frame = frame.sort_values(["feasible", objective], ascending=[False, not OBJECTIVES[objective]],
                                   na_position="last", kind="stable")
-    return frame.reset_index(drop=True)
+    frame = frame.reset_index(drop=True)
+    if store is not None and str(getattr(store, "path", store)).endswith(".parquet"):
+        # The search's own table (pruned plans and reasons included) replaces the raw store export.
+        frame.to_parquet(str(getattr(store, "path", store)), index=False)
+    return frame
 
 
 def _space_arg(items):

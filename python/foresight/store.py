@@ -43,14 +43,21 @@ class ResultStore:
         return self._db.execute("SELECT COUNT(*) FROM points").fetchone()[0]
 
     def add(self, key, row):
-        """Commits one finished point; a key already stored is left as it is (never duplicated)."""
+        """Commits one finished point (a row or a list of rows); a key already stored is left as it
+        is (never duplicated)."""
         seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM points").fetchone()[0]
         self._db.execute("INSERT OR IGNORE INTO points (key, seq, row) VALUES (?, ?, ?)",
                          (key, seq, json.dumps(row, default=str)))
         self._db.commit()
 
     def rows(self):
-        return [json.loads(r) for (r,) in self._db.execute("SELECT row FROM points ORDER BY seq")]
+        """Every stored row, in the order points finished (a point may hold several rows, e.g. one
+        per collective size)."""
+        out = []
+        for (r,) in self._db.execute("SELECT row FROM points ORDER BY seq"):
+            v = json.loads(r)
+            out.extend(v if isinstance(v, list) else [v])
+        return out
 
     def frame(self):
         import pandas as pd
