@@ -33,6 +33,9 @@ class CollectiveModel {
   void use_measured(std::shared_ptr<const hw::CalibratedCollectives> measured);
   // Contention-free time of a plan, and the plan and time of a one-way point-to-point transfer.
   double plan_time(const CollectivePlan& plan) { return network_.plan_time(plan); }
+  // Bytes per link of the plan the tuner chooses for `req` (what the analytical engine shares).
+  std::vector<std::pair<int, double>> link_bytes(const CollectiveRequest& req) { return network_.link_bytes(choose(req).plan); }
+  std::vector<std::pair<int, double>> link_bytes(const CollectivePlan& plan) { return network_.link_bytes(plan); }
   CollectivePlan transfer_plan(int src, int dst, double bytes) const;
 
   const hw::Cluster& cluster() const { return cluster_; }

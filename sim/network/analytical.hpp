@@ -13,6 +13,8 @@ class AnalyticalNetwork {
   explicit AnalyticalNetwork(const hw::Cluster& cluster);
   double phase_time(const Phase& phase);        // bandwidth time x pipeline factor + latency
   double plan_time(const CollectivePlan& plan);
+  // Bytes the plan puts on each link it uses, summed over its phases (link index, bytes).
+  std::vector<std::pair<int, double>> link_bytes(const CollectivePlan& plan);
 
  private:
   const hw::Cluster& cluster_;
