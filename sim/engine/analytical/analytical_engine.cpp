@@ -11,6 +11,7 @@ AnalyticalEngine::AnalyticalEngine(CollectiveModel& model)
     : model_(&model), timer_([&model](const CollectiveRequest& r) { return model.estimate(r); }) {
   link_rate_.assign(model.cluster().links().size(), 0.0);
   link_users_.assign(model.cluster().links().size(), 0);
+  link_members_.resize(model.cluster().links().size());
 }
 
 AnalyticalEngine::AnalyticalEngine(CollectiveTimer timer) : timer_(std::move(timer)) {}
@@ -57,17 +58,16 @@ std::shared_ptr<const AnalyticalEngine::LinkBytes> AnalyticalEngine::links_of(co
 // The stretch of a communication: its links' summed demand over their bandwidth, at least 1.
 void AnalyticalEngine::restretch(const LinkBytes& changed) {
   const auto& links = model_->cluster().links();
-  for (Active& a : active_) {
-    bool affected = false;
-    for (const auto& [l, bytes] : *a.links) {
-      (void)bytes;
-      if (std::binary_search(changed.begin(), changed.end(), std::make_pair(l, -std::numeric_limits<double>::infinity()),
-                             [](const auto& x, const auto& y) { return x.first < y.first; })) {
-        affected = true;
-        break;
-      }
-    }
-    if (!affected) continue;
+  // Only communications on a link whose demand changed can change speed.
+  affected_.clear();
+  for (const auto& [l, bytes] : changed) {
+    (void)bytes;
+    for (ActivityId id : link_members_[static_cast<size_t>(l)]) affected_.push_back(id);
+  }
+  std::sort(affected_.begin(), affected_.end());
+  affected_.erase(std::unique(affected_.begin(), affected_.end()), affected_.end());
+  for (ActivityId id : affected_) {
+    Active& a = active_[active_slot_.at(id)];
     double s = 1.0;
     for (const auto& [l, bytes] : *a.links)
       s = std::max(s, link_rate_[static_cast<size_t>(l)] / links[static_cast<size_t>(l)].bandwidth);
@@ -85,6 +85,7 @@ void AnalyticalEngine::join(ActivityId id, double alone, std::shared_ptr<const L
   for (const auto& [l, bytes] : *links) {
     link_rate_[static_cast<size_t>(l)] += bytes / alone;
     ++link_users_[static_cast<size_t>(l)];
+    link_members_[static_cast<size_t>(l)].push_back(id);
   }
   Active a;
   a.id = id, a.alone = alone, a.since = now_, a.links = links;
@@ -106,6 +107,8 @@ void AnalyticalEngine::leave(ActivityId id) {
   active_.pop_back();
   for (const auto& [l, bytes] : *gone.links) {
     const auto i = static_cast<size_t>(l);
+    auto& members = link_members_[i];
+    members.erase(std::find(members.begin(), members.end(), id));
     if (--link_users_[i] == 0)
       link_rate_[i] = 0.0;  // no drift left behind by float sums
     else

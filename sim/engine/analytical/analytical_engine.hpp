@@ -27,9 +27,10 @@ class AnalyticalEngine final : public Engine {
   explicit AnalyticalEngine(CollectiveTimer timer);
 
   const char* fidelity() const override { return "analytical"; }
-  // Sharing covers the activities submitted; planners need not replicate symmetric peers' traffic
-  // for it (the flow engine wants them, to contend inside the SimGrid network).
-  bool shares_links() const override { return false; }
+  // On a collective model, concurrent communications share links, so planners submit their
+  // symmetric peers' traffic too (the DP collectives of every TP position); a timer-only engine
+  // has no links to share.
+  bool shares_links() const override { return model_ != nullptr; }
 
  protected:
   void submitted(ActivityId id, const After& after, bool ready) override;
@@ -78,6 +79,8 @@ class AnalyticalEngine final : public Engine {
   std::vector<Active> active_;
   std::vector<double> link_rate_;        // summed bytes/s of the active communications per link
   std::vector<int> link_users_;          // how many of them use the link
+  std::vector<std::vector<ActivityId>> link_members_;  // which ones (only links in use are non-empty)
+  std::vector<ActivityId> affected_;     // scratch
   std::unordered_map<ActivityId, size_t> active_slot_;
 };
 
