@@ -1,6 +1,7 @@
 // The `foresight` command line: a thin shell over the library, shared by the `foresight` executable
 // and the Python package's console entry point. Every input problem is one line on stderr and exit
 // code 2.
+#include <cctype>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -81,6 +82,8 @@ int cli_main(int argc, char** argv) {
   run->add_option("scenario", scenario_path, "scenario YAML file");
   run->add_option("--set", overrides, "override a scenario key: dotted.path=value (repeatable)");
   run->add_flag("--json", as_json, "print the JSON document instead of the report");
+  std::string json_out;
+  run->add_option("--json-out", json_out, "also write the JSON document to this file");
   run->add_option("--trace", request.trace_path, "write a Perfetto/Chrome trace of the simulated timeline");
   run->add_option("--trace-detail", request.trace_detail,
                   "training traces: ops (every kernel and collective), layers (one slice per layer and pass) or "
@@ -91,6 +94,11 @@ int cli_main(int argc, char** argv) {
   run->add_option("--max-rate", request.max_rate,
                   "serving: also find the highest arrival rate at which this fraction of requests meets the SLO (e.g. 0.9)")
       ->check(CLI::Range(0.0, 1.0));
+  // nccl-tests' size flags for collective benches: -b 8 -e 8G -f 2 (K/M/G are powers of 1024).
+  std::string min_bytes, max_bytes, step_factor;
+  run->add_option("-b,--minbytes", min_bytes, "collective bench: smallest size, nccl-tests style (8, 1K, 128M, 8G)");
+  run->add_option("-e,--maxbytes", max_bytes, "collective bench: largest size");
+  run->add_option("-f,--stepfactor", step_factor, "collective bench: size multiplication factor");
   run->add_option("--csv", csv_path, "also write flat rows (one per collective, or one per training run; serving: "
                                       "one per request) to this CSV file");
   run->add_option("--catalog", catalog_files, "a catalog YAML file of your own GPUs, systems, NICs, switches or models "
@@ -218,6 +226,18 @@ int cli_main(int argc, char** argv) {
       request.scenario_text = default_scenario_text();
       request.scenario_name = "<built-in default scenario>";
     }
+    auto nccl_size = [](const std::string& v) {
+      if (v.empty()) return v;
+      const char last = v.back();
+      if (last == 'K' || last == 'k') return v.substr(0, v.size() - 1) + "KiB";
+      if (last == 'M' || last == 'm') return v.substr(0, v.size() - 1) + "MiB";
+      if (last == 'G' || last == 'g') return v.substr(0, v.size() - 1) + "GiB";
+      if (last == 'T' || last == 't') return v.substr(0, v.size() - 1) + "TiB";
+      return std::isdigit(static_cast<unsigned char>(last)) ? v + "B" : v;
+    };
+    if (!min_bytes.empty()) overrides.push_back("workload.sizes.min=" + nccl_size(min_bytes));
+    if (!max_bytes.empty()) overrides.push_back("workload.sizes.max=" + nccl_size(max_bytes));
+    if (!step_factor.empty()) overrides.push_back("workload.sizes.factor=" + step_factor);
     request.overrides = overrides;
     request.catalog_files = catalog_files;
     const bool serving_csv = !csv_path.empty() && request.requests_path.empty() &&
@@ -225,6 +245,11 @@ int cli_main(int argc, char** argv) {
     if (serving_csv) request.requests_path = csv_path;
     const auto out = api::run(request);
     if (!csv_path.empty() && !serving_csv) write_csv(nlohmann::json::parse(out.json), csv_path);
+    if (!json_out.empty()) {
+      std::ofstream f(json_out);
+      f << out.json << "\n";
+      if (!f) throw InputError(SourceLocation{json_out, 0, 0}, "--json-out", "cannot write the JSON file");
+    }
     if (as_json)
       std::cout << out.json << "\n";
     else

@@ -43,7 +43,12 @@ class CollectiveBenchWorkload final : public Workload {
       out->profile_note = fmt::format("{}: {} of {} rows timed from measured collectives",
                                       session.options().profile_path, replaced, out->rows.size());
     }
-    out->text += format_bench_table(out->rows, spec.dtype);
+    std::vector<std::string> devices;
+    const auto& c = session.cluster();
+    for (int r = 0; r < spec.ranks; ++r)
+      devices.push_back(fmt::format("Rank {:>3} Group  0 Pid {:>6} on {}-node{} device {:>2} [sim] {}", r, r,
+                                    c.system().id, c.node_of(r), r % c.gpus_per_node(), c.gpu().name));
+    out->text += format_bench_table(out->rows, spec.dtype, devices);
     const std::string& trace = session.options().trace_path;
     if (!trace.empty()) {
       const TaskGraph graph = collective_bench_graph(spec);

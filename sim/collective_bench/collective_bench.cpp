@@ -64,21 +64,49 @@ nlohmann::json bench_rows_json(const std::vector<BenchRow>& rows) {
   return out;
 }
 
-std::string format_bench_table(const std::vector<BenchRow>& rows, const std::string& dtype) {
+// nccl-tests' own layout (out-of-place and in-place columns, redop and root, #wrong, the average
+// bus bandwidth footer), so nccl-tests parsers, ours included (calibrate/import/nccl_tests), read
+// it. A simulation runs no kernel: in-place equals out-of-place and #wrong is N/A, as nccl-tests
+// prints it with validation off. The algorithm and protocol the tuner chose follow as comments.
+std::string format_bench_table(const std::vector<BenchRow>& rows, const std::string& dtype,
+                               const std::vector<std::string>& devices) {
   std::string s;
-  const char* last_op = nullptr;
-  for (const auto& r : rows) {
-    if (last_op != op_name(r.op)) {
-      last_op = op_name(r.op);
-      s += fmt::format("#\n# {} on {} ranks (simulated)\n#\n", last_op, r.ranks);
-      s += fmt::format("# {:>12} {:>12} {:>8} {:>10} {:>8} {:>8} {:>12} {:>8}\n", "size", "count", "type", "time",
-                       "algbw", "busbw", "algorithm", "proto");
-      s += fmt::format("# {:>12} {:>12} {:>8} {:>10} {:>8} {:>8} {:>12} {:>8}\n", "(B)", "(elements)", "", "(us)",
-                       "(GB/s)", "(GB/s)", "", "");
+  size_t i = 0;
+  while (i < rows.size()) {
+    const CollectiveOp op = rows[i].op;
+    size_t j = i;
+    while (j < rows.size() && rows[j].op == op) ++j;
+    const bool reduces = op == CollectiveOp::all_reduce || op == CollectiveOp::reduce_scatter || op == CollectiveOp::reduce;
+    const bool rooted = op == CollectiveOp::broadcast || op == CollectiveOp::reduce;
+    s += fmt::format("# Collective test starting: {}_perf\n# (simulated by Foresight: no kernel ran)\n", op_name(op));
+    s += fmt::format("# nThread 1 nGpus {} minBytes {:.0f} maxBytes {:.0f} step: 2(factor) validation: 0 graph: 0\n#\n",
+                     rows[i].ranks, rows[i].bytes, rows[j - 1].bytes);
+    if (!devices.empty()) {
+      s += "# Using devices\n";
+      for (int r = 0; r < rows[i].ranks && r < static_cast<int>(devices.size()); ++r) s += "#  " + devices[size_t(r)] + "\n";
+      s += "#\n";
     }
-    const auto count = static_cast<long long>(r.bytes / dtype_size(dtype));  // nccl-tests' element count
-    s += fmt::format("  {:>12.0f} {:>12} {:>8} {:>10.2f} {:>8.2f} {:>8.2f} {:>12} {:>8}\n", r.bytes, count, dtype,
-                     r.time_s * 1e6, r.algbw() / 1e9, r.busbw() / 1e9, r.algorithm, r.protocol);
+    s += fmt::format("#{:>62}{:>35}\n", "out-of-place", "in-place");
+    s += fmt::format("# {:>10} {:>12} {:>8} {:>6} {:>6} {:>8} {:>7} {:>7} {:>6} {:>8} {:>7} {:>7} {:>6}\n", "size", "count",
+                     "type", "redop", "root", "time", "algbw", "busbw", "#wrong", "time", "algbw", "busbw", "#wrong");
+    s += fmt::format("# {:>10} {:>12} {:>8} {:>6} {:>6} {:>8} {:>7} {:>7} {:>6} {:>8} {:>7} {:>7} {:>6}\n", "(B)",
+                     "(elements)", "", "", "", "(us)", "(GB/s)", "(GB/s)", "", "(us)", "(GB/s)", "(GB/s)", "");
+    double busbw_sum = 0;
+    std::string choices;
+    for (size_t k = i; k < j; ++k) {
+      const BenchRow& r = rows[k];
+      const auto count = static_cast<long long>(r.bytes / dtype_size(dtype));  // nccl-tests' element count
+      const std::string cols = fmt::format("{:>8.2f} {:>7.2f} {:>7.2f} {:>6}", r.time_s * 1e6, r.algbw() / 1e9,
+                                           r.busbw() / 1e9, "N/A");
+      s += fmt::format("  {:>10.0f} {:>12} {:>8} {:>6} {:>6} {} {}\n", r.bytes, count, dtype, reduces ? "sum" : "none",
+                       rooted ? 0 : -1, cols, cols);
+      busbw_sum += r.busbw() / 1e9;
+      choices += fmt::format("#   {:>12.0f} B: {} {}\n", r.bytes, r.algorithm, r.protocol);
+    }
+    s += "# Out of bounds values : 0 OK\n";
+    s += fmt::format("# Avg bus bandwidth    : {:.3f}\n#\n", busbw_sum / double(j - i));
+    s += "# Algorithm and protocol the tuner chose:\n" + choices + "#\n";
+    i = j;
   }
   return s;
 }

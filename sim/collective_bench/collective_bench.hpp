@@ -37,6 +37,9 @@ int apply_calibrated_collectives(const hw::CalibratedCollectives& measured, cons
                                  const std::string& system, std::vector<BenchRow>& rows);
 
 nlohmann::json bench_rows_json(const std::vector<BenchRow>& rows);
-std::string format_bench_table(const std::vector<BenchRow>& rows, const std::string& dtype);
+// The rows as an nccl-tests log. `devices`: one "Rank N ... device" description per rank, as
+// nccl-tests lists them under "# Using devices" (parsers count ranks from them).
+std::string format_bench_table(const std::vector<BenchRow>& rows, const std::string& dtype,
+                               const std::vector<std::string>& devices = {});
 
 }  // namespace foresight::sim

@@ -31,13 +31,15 @@ RunOutput run_scenario(const Scenario& scenario, const RunOptions& options) {
   doc["plan"] = scenario.workload->describe();
   doc["provenance"] = {{"collective_model", session.collectives().params().sources()}};
   doc["warnings"] = scenario.warnings;
-  out.report = fmt::format("Foresight: {} ({} fidelity)\ncluster: {}\n", scenario.name, fidelity_name(scenario.fidelity),
-                           cluster.describe());
+  // A collective bench's report is an nccl-tests log (its parsers skip '#' lines): the header too.
+  const std::string lead = scenario.workload_kind == "collective-bench" ? "# " : "";
+  out.report = fmt::format("{}Foresight: {} ({} fidelity)\n{}cluster: {}\n", lead, scenario.name,
+                           fidelity_name(scenario.fidelity), lead, cluster.describe());
   const auto result = workload->run(session, *scenario.workload);
   result->write(doc);
   doc["provenance"]["calibration"] = session.calibration_json();
   out.report += result->report();
-  out.report += session.calibration_line();
+  out.report += lead + session.calibration_line();
   return out;
 }
 

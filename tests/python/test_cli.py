@@ -2,6 +2,7 @@
 import json
 import os
 import subprocess
+import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ["FORESIGHT_BIN"]
@@ -71,3 +72,38 @@ def test_cli_catalog_flag_adds_hardware():
     assert json.loads(ok.stdout)["cluster"]["gpu"] == "gh200-96gb"
     listed = subprocess.run([BIN, "catalog", "--catalog", gh200], capture_output=True, text=True)
     assert listed.returncode == 0 and "gh200-96gb" in listed.stdout
+
+
+def test_collective_table_is_an_nccl_tests_log_our_importer_reads(tmp_path):
+    log = tmp_path / "sim.log"
+    r = run(BIN, "run", "-b", "1M", "-e", "256M", "-f", "2", "--set", "fidelity=analytical")
+    assert r.returncode == 0, r.stderr
+    log.write_text(r.stdout)
+    lines = r.stdout.splitlines()
+    assert "# Collective test starting: all_reduce_perf" in lines
+    assert any(l.startswith("#  Rank   7 Group  0") for l in lines)
+    rows = [l.split() for l in lines if l and not l.startswith("#")]
+    assert len(rows) == 9 and rows[0][:5] == ["1048576", "262144", "float", "sum", "-1"]
+    assert rows[0][8] == "N/A" and rows[0][5:8] == rows[0][9:12]   # in-place = out-of-place, #wrong N/A
+    busbw = [float(x[7]) for x in rows]
+    avg = [l for l in lines if l.startswith("# Avg bus bandwidth")][0]
+    assert abs(float(avg.split(":")[1]) - sum(busbw) / len(busbw)) < 0.01
+    profile = tmp_path / "p.json"
+    r = run(CALIBRATE, "import-nccl-tests", str(log), "--system", "dgx-h100", "--out", str(profile))
+    assert r.returncode == 0, r.stderr
+    assert "all_reduce on 8 ranks" in r.stdout
+
+
+def test_run_writes_csv_json_and_a_plot(tmp_path):
+    csv, js = tmp_path / "t.csv", tmp_path / "t.json"
+    r = run(BIN, "run", os.path.join(ROOT, "scenarios", "llama3-70b-h100.yaml"), "--csv", str(csv), "--json-out", str(js))
+    assert r.returncode == 0, r.stderr
+    header = csv.read_text().splitlines()[0].split(",")
+    assert "tokens_per_s" in header and "breakdown_s.compute" in header
+    assert json.loads(js.read_text())["plan"]["tp"] == 8
+    png = tmp_path / "t.png"
+    env = dict(os.environ)
+    r = subprocess.run([sys.executable, "-m", "foresight", "run", os.path.join(ROOT, "scenarios", "llama3-70b-h100.yaml"),
+                        "--plot", str(png)], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    assert png.stat().st_size > 1000
