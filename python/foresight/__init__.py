@@ -74,14 +74,17 @@ def _scenario_file(path):
         return p  # the C++ loader reports the missing file
 
 
-def inspect(path, set=None, profile="", catalog=None):
+def inspect(path: "str | os.PathLike", set: "dict | list | None" = None, profile: str = "",
+            catalog: "str | list | None" = None) -> dict:
     """The scenario as it resolves, without simulating: workload, fidelity, calibration, cluster
     (system, GPU, nodes, GPUs per node) and the plan (for training: tp, pp, dp, ... as parsed)."""
     return _json.loads(_foresight.inspect_json(path=_scenario_file(path), overrides=_overrides(set),
                                                catalog=_paths(catalog), profile=str(profile)))
 
 
-def run(path, set=None, profile="", trace="", catalog=None, requests=None, max_rate=None, trace_detail=""):
+def run(path: "str | os.PathLike", set: "dict | list | None" = None, profile: str = "", trace: str = "",
+        catalog: "str | list | None" = None, requests: "bool | str | None" = None, max_rate: "float | None" = None,
+        trace_detail: str = "") -> dict:
     """Simulate the scenario file at `path`; returns the same document as `foresight run --json`.
 
     `set` overrides scenario keys: a dict {"cluster.nodes": 4} or a list ["cluster.nodes=4"].
@@ -97,8 +100,9 @@ def run(path, set=None, profile="", trace="", catalog=None, requests=None, max_r
                                            _requests_file(requests), float(max_rate or 0), str(trace_detail)))
 
 
-def run_text(text, name="<string>", set=None, profile="", trace="", catalog=None, requests=None, max_rate=None,
-             trace_detail=""):
+def run_text(text: str, name: str = "<string>", set: "dict | list | None" = None, profile: str = "", trace: str = "",
+             catalog: "str | list | None" = None, requests: "bool | str | None" = None,
+             max_rate: "float | None" = None, trace_detail: str = "") -> dict:
     """Like run(), from scenario YAML text."""
     return _json.loads(_foresight.run_text_json(text, name, _overrides(set), str(profile), str(trace), _paths(catalog),
                                                 _requests_file(requests), float(max_rate or 0), str(trace_detail)))
@@ -143,8 +147,9 @@ def collectives_frame(result):
     return frame
 
 
-def sweep(path, grid, fixed=None, profile="", workers=None, errors="raise", executor="process", store=None,
-          progress=True):
+def sweep(path: "str | os.PathLike", grid: dict, fixed: "dict | None" = None, profile: str = "",
+          workers: "int | None" = None, errors: str = "raise", executor="process", store=None,
+          progress: bool = True) -> "pandas.DataFrame":
     """Runs the scenario at `path` for every combination of `grid` ({dotted.key: [values]}).
 
     Returns a pandas DataFrame: one row per collective row (collective benches) or per run (training,

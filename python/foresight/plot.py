@@ -5,8 +5,9 @@
     fs.plot.breakdown(result_or_frame)          # where the iteration time goes, stacked
     fs.plot.latency_cdf(serving_result)         # TTFT / TPOT CDFs (run with requests=True)
     fs.plot.goodput_vs_rate(sweep_frame)        # SLO goodput and attainment against arrival rate
+    fs.plot.timeline("trace.json")              # pipeline schedule: a run with trace=..., trace_detail="passes"
 """
-__all__ = ["pareto", "breakdown", "latency_cdf", "goodput_vs_rate"]
+__all__ = ["pareto", "breakdown", "latency_cdf", "goodput_vs_rate", "timeline"]
 
 PARTS = [("compute", "breakdown_s.compute"), ("exposed TP", "breakdown_s.exposed_tp"),
          ("exposed CP", "breakdown_s.exposed_cp"), ("exposed PP", "breakdown_s.exposed_pp"),
@@ -121,4 +122,38 @@ def goodput_vs_rate(frame, rate="serving.workload.arrivals.rate", ax=None):
         ax2.set_ylabel("SLO attainment")
     ax.legend(loc="upper left")
     ax.grid(alpha=0.3)
+    return ax
+
+
+def timeline(trace, ax=None, max_ranks=32):
+    """The pipeline schedule from a training trace (best written with trace_detail="passes"): one row
+    per simulated rank (pipeline stage), forward passes light, backward dark, each labelled with its
+    microbatch when there is room."""
+    import json
+
+    ax = _axes(ax)
+    if not isinstance(trace, dict):
+        with open(trace) as f:
+            trace = json.load(f)
+    rows = {}
+    for e in trace["traceEvents"]:
+        if e.get("ph") != "X" or e.get("tid") != 0:
+            continue
+        args = e.get("args", {})
+        if "microbatch" not in args and "mb" not in args:
+            continue
+        rows.setdefault(e["pid"], []).append(e)
+    pids = sorted(rows)[:max_ranks]
+    end = 0.0
+    for y, pid in enumerate(pids):
+        for e in rows[pid]:
+            fwd = e.get("args", {}).get("pass", "forward") in ("forward", "F")
+            start, dur = e["ts"] / 1e6, e["dur"] / 1e6
+            end = max(end, start + dur)
+            ax.broken_barh([(start, dur)], (y - 0.4, 0.8), facecolors="C0" if fwd else "C3", alpha=0.55 if fwd else 0.8)
+    ax.set_yticks(range(len(pids)))
+    ax.set_yticklabels([f"rank {p}" for p in pids], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, end * 1.01 if end else 1)
+    ax.set_xlabel("seconds (forward light, backward dark)")
     return ax

@@ -100,8 +100,9 @@ def _bottleneck(row):
     return k if v > 0.05 * (row.get("iteration_time_s") or 1) else "compute"
 
 
-def training(scenario, gpus=None, space=None, objective="tokens_per_s", executor="process", workers=None,
-             store=None, progress=True, fixed=None, profile=""):
+def training(scenario: str, gpus: "list[int] | None" = None, space: "dict | None" = None,
+             objective: str = "tokens_per_s", executor="process", workers: "int | None" = None, store=None,
+             progress: bool = True, fixed: "dict | None" = None, profile: str = "") -> "pandas.DataFrame":
     """Ranks training plans of `scenario` (a training scenario file) for each GPU count in `gpus`
     (default: the scenario's). `space` maps tp/pp/cp/vpp/micro_batch/zero/recompute/sequence_parallel
     to a list of values or "auto"; unlisted keys keep the scenario's value; dp is always derived.

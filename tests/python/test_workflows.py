@@ -157,3 +157,7 @@ def test_plots_render(small, tmp_path):
     ax = fs.plot.breakdown(frame[frame.feasible])
     ax.figure.savefig(tmp_path / "b.png")
     assert (tmp_path / "p.png").stat().st_size > 1000 and (tmp_path / "b.png").stat().st_size > 1000
+    fs.run(small, set={"training.parallelism.pp": 2, "training.parallelism.dp": 4}, trace=str(tmp_path / "t.json"),
+           trace_detail="passes")
+    ax = fs.plot.timeline(str(tmp_path / "t.json"))
+    assert len(ax.get_yticks()) == 2          # one row per pipeline stage
