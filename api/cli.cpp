@@ -6,6 +6,8 @@
 #include <fstream>
 #include <iostream>
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -243,6 +245,19 @@ int cli_main(int argc, char** argv) {
     const bool serving_csv = !csv_path.empty() && request.requests_path.empty() &&
                              nlohmann::json::parse(inspect_json(request))["workload"] == "serving";
     if (serving_csv) request.requests_path = csv_path;
+    // A status line on a terminal for long runs (never in pipes or logs).
+    bool shown = false;
+    if (isatty(2))
+      request.progress = [&shown](double done, double total, const std::string& what) {
+        if (done >= total) {
+          if (shown) std::cerr << "\r\033[K" << std::flush;
+          return;
+        }
+        shown = true;
+        std::cerr << fmt::format("\r  simulating: {:.0f} of {:.0f} {} ({:.0f} %)", done, total, what,
+                                 total > 0 ? 100 * done / total : 0.0)
+                  << std::flush;
+      };
     const auto out = api::run(request);
     if (!csv_path.empty() && !serving_csv) write_csv(nlohmann::json::parse(out.json), csv_path);
     if (!json_out.empty()) {

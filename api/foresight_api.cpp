@@ -19,6 +19,7 @@ RunResult run(const RunRequest& r) {
   options.trace_detail = r.trace_detail;
   options.requests_path = r.requests_path;
   options.max_rate_attainment = r.max_rate;
+  options.progress = r.progress;
   const sim::RunOutput out = sim::run_scenario(scenario, options);
   return RunResult{out.document.dump(2), out.report};
 }

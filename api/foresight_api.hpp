@@ -2,6 +2,7 @@
 // The library's front door for its two shells, the `foresight` command and the Python module:
 // plain strings and JSON in, JSON documents and reports out. Neither shell includes the other, and
 // neither reaches into sim/. Bad input throws foresight::InputError (core/error.hpp).
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,8 @@ struct RunRequest {
   std::string trace_detail;               // ops | layers | passes, as --trace-detail
   std::string requests_path;              // serving: one CSV row per request, as --requests
   double max_rate = 0;                    // serving: search the max rate at this SLO attainment, as --max-rate
+  // Hears how much of a long run is done (at most four times a second): done, total, what is counted.
+  std::function<void(double, double, const std::string&)> progress;
 };
 
 struct RunResult {

@@ -15,9 +15,22 @@ using namespace foresight;
 
 namespace {
 
-std::string run_document(api::RunRequest request) {
-  py::gil_scoped_release release;
-  return api::run(request).json;
+std::string run_document(api::RunRequest request, py::object progress) {
+  if (!progress.is_none()) {
+    // The simulator runs without the GIL; the progress callable gets it back for each report.
+    auto callable = std::make_shared<py::object>(progress);
+    request.progress = [callable](double done, double total, const std::string& what) {
+      py::gil_scoped_acquire gil;
+      (*callable)(done, total, what);
+    };
+  }
+  std::string out;
+  {
+    py::gil_scoped_release release;
+    out = api::run(request).json;
+  }
+  request.progress = nullptr;  // drop the Python callable while holding the GIL
+  return out;
 }
 
 }  // namespace
@@ -30,32 +43,33 @@ PYBIND11_MODULE(_foresight, m) {
       "run_json",
       [](const std::string& path, const std::vector<std::string>& overrides, const std::string& profile,
          const std::string& trace, const std::vector<std::string>& catalog, const std::string& requests,
-         double max_rate, const std::string& trace_detail) {
+         double max_rate, const std::string& trace_detail, py::object progress) {
         api::RunRequest r;
         r.scenario_path = path;
         r.trace_detail = trace_detail;
         r.overrides = overrides, r.profile_path = profile, r.trace_path = trace, r.catalog_files = catalog;
         r.requests_path = requests, r.max_rate = max_rate;
-        return run_document(std::move(r));
+        return run_document(std::move(r), progress);
       },
       py::arg("path"), py::arg("overrides") = std::vector<std::string>{}, py::arg("profile") = "",
       py::arg("trace") = "", py::arg("catalog") = std::vector<std::string>{}, py::arg("requests") = "",
-      py::arg("max_rate") = 0.0, py::arg("trace_detail") = "");
+      py::arg("max_rate") = 0.0, py::arg("trace_detail") = "", py::arg("progress") = py::none());
   m.def(
       "run_text_json",
       [](const std::string& text, const std::string& name, const std::vector<std::string>& overrides,
          const std::string& profile, const std::string& trace, const std::vector<std::string>& catalog,
-         const std::string& requests, double max_rate, const std::string& trace_detail) {
+         const std::string& requests, double max_rate, const std::string& trace_detail, py::object progress) {
         api::RunRequest r;
         r.scenario_text = text, r.scenario_name = name;
         r.trace_detail = trace_detail;
         r.overrides = overrides, r.profile_path = profile, r.trace_path = trace, r.catalog_files = catalog;
         r.requests_path = requests, r.max_rate = max_rate;
-        return run_document(std::move(r));
+        return run_document(std::move(r), progress);
       },
       py::arg("text"), py::arg("name") = "<string>", py::arg("overrides") = std::vector<std::string>{},
       py::arg("profile") = "", py::arg("trace") = "", py::arg("catalog") = std::vector<std::string>{},
-      py::arg("requests") = "", py::arg("max_rate") = 0.0, py::arg("trace_detail") = "");
+      py::arg("requests") = "", py::arg("max_rate") = 0.0, py::arg("trace_detail") = "",
+      py::arg("progress") = py::none());
   m.def(
       "cost_json",
       [](const std::string& op, const std::string& shapes, const std::string& gpu, const std::string& system,

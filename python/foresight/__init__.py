@@ -60,6 +60,36 @@ def _requests_file(requests):
     return str(requests)
 
 
+class _ProgressBar:
+    """A tqdm bar fed by the simulator's progress reports (done, total, what)."""
+
+    def __init__(self):
+        self.bar = None
+
+    def __call__(self, done, total, what):
+        from tqdm.auto import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=int(total), unit=" " + what.split()[-1], desc="simulating", leave=False)
+        self.bar.total = int(total)
+        self.bar.n = int(done)
+        self.bar.refresh()
+        if done >= total:
+            self.close()
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _progress(progress):
+    """None: no reports; True: a tqdm bar; a callable(done, total, what): yours."""
+    if progress is True:
+        return _ProgressBar()
+    return progress or None
+
+
 def _scenario_file(path):
     """`path` itself, or the shipped scenario it names when no such file exists here
     ("scenarios/llama3-70b-h100.yaml" works from any directory)."""
@@ -84,7 +114,7 @@ def inspect(path: "str | os.PathLike", set: "dict | list | None" = None, profile
 
 def run(path: "str | os.PathLike", set: "dict | list | None" = None, profile: str = "", trace: str = "",
         catalog: "str | list | None" = None, requests: "bool | str | None" = None, max_rate: "float | None" = None,
-        trace_detail: str = "") -> dict:
+        trace_detail: str = "", progress=None) -> dict:
     """Simulate the scenario file at `path`; returns the same document as `foresight run --json`.
 
     `set` overrides scenario keys: a dict {"cluster.nodes": 4} or a list ["cluster.nodes=4"].
@@ -94,18 +124,32 @@ def run(path: "str | os.PathLike", set: "dict | list | None" = None, profile: st
     90 % of requests meet the SLO (result["serving"]["max_rate"]).
     `trace` writes a Perfetto trace there (streamed); `trace_detail` for training is "ops" (every
     kernel), "layers" (one slice per layer and pass) or "passes" (one per microbatch pass).
+    `progress=True` shows a progress bar for long runs (training tasks, serving requests); a
+    callable(done, total, what) receives the reports instead.
     Bad input raises foresight.InputError naming the file, line and key.
     """
-    return _json.loads(_foresight.run_json(_scenario_file(path), _overrides(set), str(profile), str(trace), _paths(catalog),
-                                           _requests_file(requests), float(max_rate or 0), str(trace_detail)))
+    bar = _progress(progress)
+    try:
+        return _json.loads(_foresight.run_json(_scenario_file(path), _overrides(set), str(profile), str(trace),
+                                               _paths(catalog), _requests_file(requests), float(max_rate or 0),
+                                               str(trace_detail), bar))
+    finally:
+        if isinstance(bar, _ProgressBar):
+            bar.close()
 
 
 def run_text(text: str, name: str = "<string>", set: "dict | list | None" = None, profile: str = "", trace: str = "",
              catalog: "str | list | None" = None, requests: "bool | str | None" = None,
-             max_rate: "float | None" = None, trace_detail: str = "") -> dict:
+             max_rate: "float | None" = None, trace_detail: str = "", progress=None) -> dict:
     """Like run(), from scenario YAML text."""
-    return _json.loads(_foresight.run_text_json(text, name, _overrides(set), str(profile), str(trace), _paths(catalog),
-                                                _requests_file(requests), float(max_rate or 0), str(trace_detail)))
+    bar = _progress(progress)
+    try:
+        return _json.loads(_foresight.run_text_json(text, name, _overrides(set), str(profile), str(trace),
+                                                    _paths(catalog), _requests_file(requests), float(max_rate or 0),
+                                                    str(trace_detail), bar))
+    finally:
+        if isinstance(bar, _ProgressBar):
+            bar.close()
 
 
 def requests_frame(result):

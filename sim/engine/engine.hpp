@@ -44,6 +44,9 @@ class Engine {
 
   // Runs until every activity has completed. An engine runs once.
   void run();
+  // Called now and then (every 4096 completions) with the activities completed and submitted so
+  // far, for progress reports of long runs. The flow backend reports only at its end.
+  void on_progress(std::function<void(size_t completed, size_t submitted)> cb) { progress_ = std::move(cb); }
   double now() const { return now_; }
   // After run(), or inside a callback for an activity that has completed.
   double start_time(ActivityId id) const;
@@ -73,6 +76,12 @@ class Engine {
   double now_ = 0;
   bool ran_ = false;
   bool keep_history_ = true;
+  std::function<void(size_t, size_t)> progress_;
+  size_t completed_ = 0;
+  // Backends call this per completion.
+  void count_completion() {
+    if (progress_ && (++completed_ & 4095) == 0) progress_(completed_, graph_.size());
+  }
 
  private:
   ActivityId add(ActivityRecord r, const After& after);

@@ -13,6 +13,7 @@
 #include "hwmodels/topology/cluster.hpp"
 #include "sim/collectives/collective_model.hpp"
 #include "sim/engine/engine.hpp"
+#include "sim/run/progress.hpp"
 #include "sim/scenario/scenario.hpp"
 
 namespace foresight::sim {
@@ -23,6 +24,7 @@ struct RunOptions {
   std::string trace_detail;   // ops (default) | layers | passes (sim/metrics/perfetto_trace.hpp)
   std::string requests_path;  // serving: stream one CSV row per request here
   double max_rate_attainment = 0;  // serving: > 0 searches the highest arrival rate holding this SLO attainment
+  ProgressSink progress;      // hears how much of a long run is done (sim/run/progress.hpp)
 };
 
 class Session {

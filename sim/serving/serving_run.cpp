@@ -39,7 +39,8 @@ class ServingDriver {
   ServingDriver(Session& session, const ServingSpec& spec, const ServingRunOptions& options)
       : session_(session), spec_(spec), options_(options), memory_(plan_replica_memory(spec, session.cluster().gpu())),
         source_(spec, session.scenario().seed),
-        router_(spec, session.scenario().seed, spec.replicas), metrics_(spec, options.requests_csv) {
+        router_(spec, session.scenario().seed, spec.replicas), metrics_(spec, options.requests_csv),
+        progress_(options.quiet ? ProgressSink{} : session.options().progress, "requests") {
     if (!options.trace_path.empty()) trace_ = std::make_unique<TraceStream>(options.trace_path);
     // PCIe to host memory carries swapped-out KV (the system's GPU-to-host path, catalog).
     host_bandwidth_ = session.cluster().system().pcie_bandwidth;
@@ -72,6 +73,7 @@ class ServingDriver {
       schedule_next_arrival();
     }
     engine_->run();
+    progress_.finish(double(spec_.workload.requests));
     metrics_.close();
     if (trace_) trace_->close();
     return outcome();
@@ -183,6 +185,7 @@ class ServingDriver {
 
   void on_finished(Request& r, double now) {
     metrics_.finished(r, now);
+    progress_.update(double(++finished_), double(spec_.workload.requests));
     const int client = r.client;
     live_.erase(r.id);
     if (client >= 0) next_for_client(client);
@@ -333,6 +336,8 @@ class ServingDriver {
   ReplicaEvents events_;
   double host_bandwidth_ = 0;
   std::vector<std::string> warnings_;
+  ProgressReporter progress_;
+  int64_t finished_ = 0;
 };
 
 }  // namespace

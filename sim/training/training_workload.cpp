@@ -45,11 +45,15 @@ class TrainingWorkload final : public Workload {
     info.gpu = &cluster.gpu();
     const hw::ComputeCostModel& cost = session.compute();
     const auto engine = session.engine();
+    ProgressReporter progress(session.options().progress, "training tasks");
+    if (progress.enabled())
+      engine->on_progress([&progress](size_t done, size_t submitted) { progress.update(double(done), double(submitted)); });
     TaskGraph graph;
     std::vector<TaskTiming> timings;
     auto out = std::make_unique<TrainingOutcome>();
     out->result = run_training(spec, info, cost, *engine, &graph, &timings);
     out->compute_provenance = cost.provenance();
+    progress.finish(double(graph.tasks().size()));
     out->report_text = report_text(out->result, spec);
     const std::string& trace = session.options().trace_path;
     if (!trace.empty()) {

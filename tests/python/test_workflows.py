@@ -161,3 +161,15 @@ def test_plots_render(small, tmp_path):
            trace_detail="passes")
     ax = fs.plot.timeline(str(tmp_path / "t.json"))
     assert len(ax.get_yticks()) == 2          # one row per pipeline stage
+
+
+def test_long_runs_report_progress():
+    seen = []
+    fs.run(fs.scenarios.path("gpt3-175b-1024-a100"),
+           progress=lambda done, total, what: seen.append((done, total, what)))
+    assert seen and seen[-1][0] == seen[-1][1] and seen[-1][2] == "training tasks"
+    assert all(d <= t for d, t, _ in seen) and [d for d, _, _ in seen] == sorted(d for d, _, _ in seen)
+    seen.clear()
+    fs.run(fs.scenarios.path("serving-llama31-70b-h100-vllm"), set={"serving.workload.requests": 500},
+           progress=lambda done, total, what: seen.append((done, total, what)))
+    assert seen[-1] == (500, 500, "requests")

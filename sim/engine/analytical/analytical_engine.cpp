@@ -157,6 +157,7 @@ void AnalyticalEngine::run_backend() {
     }
     now_ = e.time;
     if (!e.callback_only) {
+      count_completion();
       ready_.clear();
       graph_.complete(e.id, now_, ready_);
       for (ActivityId r : ready_) start(r);
