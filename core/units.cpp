@@ -30,12 +30,13 @@ const std::vector<UnitEntry>& table(Dimension d) {
       {"GB/s", 1e9},    {"TB/s", 1e12},       {"KiB/s", 1024.0},    {"MiB/s", 1048576.0},
       {"GiB/s", 1073741824.0}};
   static const std::vector<UnitEntry> time = {
-      {"s", 1.0}, {"ms", 1e-3}, {"us", 1e-6}, {"\xC2\xB5s", 1e-6}, {"ns", 1e-9}};
+      {"s", 1.0}, {"ms", 1e-3}, {"us", 1e-6}, {"\xC2\xB5s", 1e-6}, {"ns", 1e-9},
+      {"min", 60.0}, {"h", 3600.0}, {"d", 86400.0}};
   static const std::vector<UnitEntry> flop_rate = {
       {"FLOP/s", 1.0}, {"GFLOP/s", 1e9}, {"TFLOP/s", 1e12}, {"PFLOP/s", 1e15}};
   static const std::vector<UnitEntry> frequency = {{"Hz", 1.0}, {"MHz", 1e6}, {"GHz", 1e9}};
   static const std::vector<UnitEntry> power = {{"W", 1.0}, {"kW", 1e3}};
-  static const std::vector<UnitEntry> rate = {{"/s", 1.0}, {"/min", 1.0 / 60}, {"/h", 1.0 / 3600}};
+  static const std::vector<UnitEntry> rate = {{"/s", 1.0}, {"/min", 1.0 / 60}, {"/h", 1.0 / 3600}, {"/d", 1.0 / 86400}};
   static const std::vector<UnitEntry> none = {};
   switch (d) {
     case Dimension::bytes: return bytes;

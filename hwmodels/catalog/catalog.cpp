@@ -130,6 +130,34 @@ SwitchSpec read_switch(const std::string& id, const YamlNode& n, const std::map<
   return x;
 }
 
+FailureCauseSpec read_failure_cause(const std::string& id, const YamlNode& n, const std::map<std::string, std::string>& src) {
+  n.expect_only({"name", "category", "unit", "rate", "needs_spare", "notes"});
+  FailureCauseSpec x;
+  x.id = id;
+  EntryReader r(n, src, x.sources);
+  x.name = n.at("name").as_string();
+  x.category = n.at("category").as_string();
+  x.unit = n.at("unit").as_choice({"gpu", "host", "nic", "switch"});
+  x.rate = r.quantity("rate", Dimension::rate);
+  if (!(x.rate >= 0)) n.at("rate").fail("a failure rate cannot be negative");
+  x.needs_spare = n.has("needs_spare") ? n.at("needs_spare").as_bool() : true;
+  return x;
+}
+
+StorageTierSpec read_storage_tier(const std::string& id, const YamlNode& n, const std::map<std::string, std::string>& src) {
+  n.expect_only({"name", "write_bandwidth", "read_bandwidth", "per_node", "notes"});
+  StorageTierSpec x;
+  x.id = id;
+  EntryReader r(n, src, x.sources);
+  x.name = n.at("name").as_string();
+  x.write_bandwidth = r.quantity("write_bandwidth", Dimension::bandwidth);
+  x.read_bandwidth = r.quantity("read_bandwidth", Dimension::bandwidth);
+  if (!(x.write_bandwidth > 0)) n.at("write_bandwidth").fail("must be larger than 0");
+  if (!(x.read_bandwidth > 0)) n.at("read_bandwidth").fail("must be larger than 0");
+  x.per_node = n.has("per_node") ? n.at("per_node").as_bool() : false;
+  return x;
+}
+
 }  // namespace
 
 ModelSpec read_model_spec(const std::string& id, const YamlNode& n, const std::map<std::string, std::string>& src) {
@@ -178,7 +206,7 @@ void Catalog::load_text(const std::string& text, const std::string& name) {
   source->file = name;
   const YamlNode root(load_yaml_string(text, name), "", source);
   if (!root.is_map()) root.fail("a catalog file is a mapping with gpus, systems, nics, switches and models");
-  root.expect_only({"sources", "gpus", "systems", "nics", "switches", "models"});
+  root.expect_only({"sources", "gpus", "systems", "nics", "switches", "models", "failure_causes", "storage_tiers"});
   const auto src = read_sources(root);
   // An id names one piece of hardware: a second definition (in a user file, of a built-in id) would
   // silently change what every scenario naming it means, so it is an error; use a new id instead.
@@ -196,6 +224,8 @@ void Catalog::load_text(const std::string& text, const std::string& name) {
   each("nics", nics_, read_nic);
   each("switches", switches_, read_switch);
   each("models", models_, read_model_spec);
+  each("failure_causes", failure_causes_, read_failure_cause);
+  each("storage_tiers", storage_tiers_, read_storage_tier);
   each("systems", systems_, [&](const std::string& id, const YamlNode& n, const std::map<std::string, std::string>& s) {
     SystemSpec sys = read_system(id, n, s);
     if (!gpus_.count(sys.gpu)) n.at("gpu").fail(fmt::format("unknown GPU '{}'", sys.gpu));
@@ -258,5 +288,8 @@ const NicSpec& Catalog::nic(const std::string& id) const { return lookup(nics_, 
 const SwitchSpec& Catalog::switch_(const std::string& id) const { return lookup(switches_, id, "switch"); }
 const ModelSpec& Catalog::model(const std::string& id) const { return lookup(models_, id, "model"); }
 bool Catalog::has_model(const std::string& id) const { return models_.count(id) > 0; }
+const StorageTierSpec& Catalog::storage_tier(const std::string& id) const {
+  return lookup(storage_tiers_, id, "storage tier");
+}
 
 }  // namespace foresight::hw

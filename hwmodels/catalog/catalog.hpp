@@ -69,6 +69,24 @@ struct ModelSpec {
   SourceMap sources;
 };
 
+// A cause of job interruptions and how often one unit of what it strikes fails.
+struct FailureCauseSpec {
+  std::string id, name, category;
+  std::string unit;               // gpu | host | nic | switch: what one failure strikes (and what the rate is per)
+  double rate = 0;                // failures per unit per second
+  bool needs_spare = true;        // hardware that must be replaced (software failures only need a restart)
+  SourceMap sources;
+};
+
+// Where checkpoints go: aggregate bandwidth the whole job sees.
+struct StorageTierSpec {
+  std::string id, name;
+  double write_bandwidth = 0;     // bytes/s, whole job
+  double read_bandwidth = 0;      // bytes/s, whole job
+  bool per_node = false;          // the figures are per node (local drives): the job's scales with its nodes
+  SourceMap sources;
+};
+
 class Catalog {
  public:
   static const Catalog& builtin();                         // the embedded catalog, loaded once
@@ -83,12 +101,15 @@ class Catalog {
   const SwitchSpec& switch_(const std::string& id) const;
   const ModelSpec& model(const std::string& id) const;
   bool has_model(const std::string& id) const;
+  const StorageTierSpec& storage_tier(const std::string& id) const;
 
   const std::map<std::string, GpuSpec>& gpus() const { return gpus_; }
   const std::map<std::string, SystemSpec>& systems() const { return systems_; }
   const std::map<std::string, NicSpec>& nics() const { return nics_; }
   const std::map<std::string, SwitchSpec>& switches() const { return switches_; }
   const std::map<std::string, ModelSpec>& models() const { return models_; }
+  const std::map<std::string, FailureCauseSpec>& failure_causes() const { return failure_causes_; }
+  const std::map<std::string, StorageTierSpec>& storage_tiers() const { return storage_tiers_; }
 
   // Loads one catalog file's text; `name` appears in error messages. Systems are checked against
   // the GPUs and NICs known so far (earlier files and this one).
@@ -97,6 +118,8 @@ class Catalog {
 
  private:
   std::map<std::string, GpuSpec> gpus_;
+  std::map<std::string, FailureCauseSpec> failure_causes_;
+  std::map<std::string, StorageTierSpec> storage_tiers_;
   std::map<std::string, SystemSpec> systems_;
   std::map<std::string, NicSpec> nics_;
   std::map<std::string, SwitchSpec> switches_;

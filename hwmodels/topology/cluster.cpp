@@ -162,6 +162,12 @@ std::string Cluster::link_name(int id) const {
   return "link" + std::to_string(id);
 }
 
+int Cluster::nodes_per_leaf() const {
+  if (!nic_ || leaves_ == 0) return 0;  // one NVLink domain, no scale-out fabric
+  const int per = kind_ == FabricKind::rail_optimized_fat_tree ? down_ : std::max(1, down_ / std::max(1, nics_per_node_));
+  return std::min(per, nodes_);
+}
+
 std::string Cluster::describe() const {
   std::string s = fmt::format("{} x {} ({} GPUs, {}), NVLink domain {} GPUs at {:.0f} GB/s per direction", nodes_,
                               system_.id, gpus(), gpu_.id, domain_size_, nvlink_bw_ / 1e9);

@@ -100,6 +100,10 @@ class Cluster {
   double nvlink_bandwidth() const { return nvlink_bw_; }
   double nic_bandwidth() const { return nic_bw_; }
   double switch_latency() const { return switch_latency_; }  // port to port, 0 when unpublished
+  int leaf_switches() const { return leaves_; }
+  // Nodes that lose a NIC port when one leaf switch fails (a rail-optimized leaf serves one rail of
+  // `down` nodes; a plain fat-tree leaf serves all rails of fewer nodes).
+  int nodes_per_leaf() const;
   std::string describe() const;
 
  private:

@@ -41,7 +41,7 @@ def rows_of(doc, point):
     if "collectives" in doc:
         return [dict(base, **row) for row in doc["collectives"]]
     flat = {}
-    for section in ("training", "serving"):
+    for section in ("training", "serving", "goodput"):
         if section in doc:
             _flatten("", {k: v for k, v in doc[section].items() if k not in ("trace_events",)}, flat)
     return [dict(base, **flat)]

@@ -6,8 +6,9 @@
     fs.plot.latency_cdf(serving_result)         # TTFT / TPOT CDFs (run with requests=True)
     fs.plot.goodput_vs_rate(sweep_frame)        # SLO goodput and attainment against arrival rate
     fs.plot.timeline("trace.json")              # pipeline schedule: a run with trace=..., trace_detail="passes"
+    fs.plot.ettr_vs_gpus(sweep_frame)           # goodput scenarios swept over cluster.nodes
 """
-__all__ = ["pareto", "breakdown", "latency_cdf", "goodput_vs_rate", "timeline"]
+__all__ = ["pareto", "breakdown", "latency_cdf", "goodput_vs_rate", "timeline", "ettr_vs_gpus"]
 
 PARTS = [("compute", "breakdown_s.compute"), ("exposed TP", "breakdown_s.exposed_tp"),
          ("exposed CP", "breakdown_s.exposed_cp"), ("exposed PP", "breakdown_s.exposed_pp"),
@@ -156,4 +157,21 @@ def timeline(trace, ax=None, max_ranks=32):
     ax.invert_yaxis()
     ax.set_xlim(0, end * 1.01 if end else 1)
     ax.set_xlabel("seconds (forward light, backward dark)")
+    return ax
+
+
+def ettr_vs_gpus(frame, nodes="cluster.nodes", gpus_per_node=8, ax=None):
+    """Effective training time ratio (mean and 5-95 % band) against the job's GPU count, from a sweep
+    of a goodput scenario over `cluster.nodes`."""
+    ax = _axes(ax)
+    f = frame.sort_values(nodes)
+    x = f[nodes].astype(float) * gpus_per_node
+    ax.plot(x, f["ettr.mean"], "-o", label="ETTR (mean)")
+    if "ettr.p5" in f and "ettr.p95" in f:
+        ax.fill_between(x, f["ettr.p5"], f["ettr.p95"], alpha=0.25, label="5-95 % of seeds")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("GPUs")
+    ax.set_ylabel("effective training time ratio")
+    ax.grid(alpha=0.3)
+    ax.legend()
     return ax

@@ -71,15 +71,27 @@ const Workload& choose_workload(const YamlNode& doc, const WorkloadRegistry& reg
     kind = w->at("kind").as_choice(registry.kinds());
     return *registry.find(kind);
   }
-  const Workload* found = nullptr;
+  // The workload whose primary section the scenario has; when two match, the one that reads the
+  // other's section too refines it (goodput reads training's sections and adds failures).
+  std::vector<const Workload*> matches;
   for (const auto& w : registry.all())
-    if (!w->primary_section().empty() && doc.has(w->primary_section())) {
-      if (found)
-        doc.at(w->primary_section())
+    if (!w->primary_section().empty() && doc.has(w->primary_section())) matches.push_back(w.get());
+  const Workload* found = matches.empty() ? nullptr : matches.front();
+  for (const Workload* w : matches) {
+    const auto secs = w->sections();
+    bool covers_all = true;
+    for (const Workload* o : matches)
+      covers_all = covers_all && std::find(secs.begin(), secs.end(), o->primary_section()) != secs.end();
+    if (covers_all) found = w;
+  }
+  if (matches.size() > 1) {
+    const auto secs = found->sections();
+    for (const Workload* o : matches)
+      if (std::find(secs.begin(), secs.end(), o->primary_section()) == secs.end())
+        doc.at(o->primary_section())
             .fail(fmt::format("a scenario runs one workload, and this one has both '{}' and '{}'; keep one",
-                              found->primary_section(), w->primary_section()));
-      found = w.get();
-    }
+                              found->primary_section(), o->primary_section()));
+  }
   if (!found) doc.at("workload");  // raises "missing required key"
   kind = found->kind();
   return *found;

@@ -37,23 +37,11 @@ class TrainingWorkload final : public Workload {
 
   std::unique_ptr<WorkloadResult> run(Session& session, const WorkloadSpec& base) const override {
     const auto& spec = dynamic_cast<const TrainingSpec&>(base);
-    const hw::Cluster& cluster = session.cluster();
-    ClusterInfo info;
-    info.total_gpus = cluster.gpus();
-    info.gpus_per_node = cluster.gpus_per_node();
-    info.nvlink_domain = cluster.nvlink_domain_size();
-    info.gpu = &cluster.gpu();
-    const hw::ComputeCostModel& cost = session.compute();
-    const auto engine = session.engine();
-    ProgressReporter progress(session.options().progress, "training tasks");
-    if (progress.enabled())
-      engine->on_progress([&progress](size_t done, size_t submitted) { progress.update(double(done), double(submitted)); });
     TaskGraph graph;
     std::vector<TaskTiming> timings;
     auto out = std::make_unique<TrainingOutcome>();
-    out->result = run_training(spec, info, cost, *engine, &graph, &timings);
-    out->compute_provenance = cost.provenance();
-    progress.finish(double(graph.tasks().size()));
+    out->result = simulate_iteration(session, spec, &graph, &timings);
+    out->compute_provenance = session.compute().provenance();
     out->report_text = report_text(out->result, spec);
     const std::string& trace = session.options().trace_path;
     if (!trace.empty()) {
@@ -69,5 +57,27 @@ class TrainingWorkload final : public Workload {
 }  // namespace
 
 std::unique_ptr<Workload> make_training_workload() { return std::make_unique<TrainingWorkload>(); }
+
+TrainingResult simulate_iteration(Session& session, const TrainingSpec& spec, TaskGraph* graph_out,
+                                  std::vector<TaskTiming>* timings_out) {
+  const hw::Cluster& cluster = session.cluster();
+  ClusterInfo info;
+  info.total_gpus = cluster.gpus();
+  info.gpus_per_node = cluster.gpus_per_node();
+  info.nvlink_domain = cluster.nvlink_domain_size();
+  info.gpu = &cluster.gpu();
+  const hw::ComputeCostModel& cost = session.compute();
+  const auto engine = session.engine();
+  ProgressReporter progress(session.options().progress, "training tasks");
+  if (progress.enabled())
+    engine->on_progress([&progress](size_t done, size_t submitted) { progress.update(double(done), double(submitted)); });
+  TaskGraph graph;
+  std::vector<TaskTiming> timings;
+  TrainingResult r = run_training(spec, info, cost, *engine, &graph, &timings);
+  progress.finish(double(graph.tasks().size()));
+  if (graph_out) *graph_out = std::move(graph);
+  if (timings_out) *timings_out = std::move(timings);
+  return r;
+}
 
 }  // namespace foresight::sim

@@ -173,3 +173,23 @@ def test_long_runs_report_progress():
     fs.run(fs.scenarios.path("serving-llama31-70b-h100-vllm"), set={"serving.workload.requests": 500},
            progress=lambda done, total, what: seen.append((done, total, what)))
     assert seen[-1] == (500, 500, "requests")
+
+
+def test_goodput_ettr_falls_with_gpus_and_plots(tmp_path):
+    import matplotlib
+    import pandas as pd
+
+    matplotlib.use("Agg")
+    rows = []
+    for nodes in (1, 4, 16):
+        text = SMALL.replace("nodes: 1", f"nodes: {nodes}").replace("dp: 8", f"dp: {8 * nodes}") \
+                    .replace("global_batch: 64", f"global_batch: {64 * nodes}") + \
+            "failures:\n  horizon: 30d\n  runs: 50\n  scale_rates: 20\n  checkpoint: {interval: 1h, tier: tectonic}\n"
+        g = fs.run_text(text)["goodput"]
+        rows.append({"cluster.nodes": nodes, "ettr.mean": g["ettr"]["mean"], "ettr.p5": g["ettr"]["p5"],
+                     "ettr.p95": g["ettr"]["p95"]})
+    frame = pd.DataFrame(rows)
+    assert frame["ettr.mean"].is_monotonic_decreasing   # more GPUs, more interruptions
+    ax = fs.plot.ettr_vs_gpus(frame)
+    ax.figure.savefig(tmp_path / "e.png")
+    assert (tmp_path / "e.png").stat().st_size > 1000
