@@ -36,7 +36,7 @@ GoodputSpec parse_goodput(const YamlNode& model, const YamlNode& training, const
   s.training = parse_training(model, training, catalog, total_gpus, nvlink_domain);
   s.warnings = s.training.warnings;
   f.expect_only({"horizon", "runs", "causes", "scale_rates", "detection", "restart", "repair", "spares", "checkpoint",
-                 "stragglers", "inject"});
+                 "stragglers", "inject", "diurnal"});
   s.horizon_s = f.at("horizon").as_quantity(units::Dimension::time);
   if (!(s.horizon_s > 0)) f.at("horizon").fail("must be longer than 0 s");
   if (s.horizon_s > 10 * 365 * 86400.0) f.at("horizon").fail("more than ten years is not a training job");
@@ -93,6 +93,10 @@ GoodputSpec parse_goodput(const YamlNode& model, const YamlNode& training, const
     }
   }
   for (auto& c : s.causes) c.rate *= scale;
+  if (auto d = f.find("diurnal")) {
+    s.diurnal_swing = d->as_double();
+    if (!(s.diurnal_swing >= 0) || s.diurnal_swing >= 1) d->fail("a peak-to-trough throughput swing between 0 and 1 (0.02 = 2 %)");
+  }
   if (auto inj = f.find("inject")) {
     for (const auto& item : inj->items()) {
       const double t = item.as_quantity(units::Dimension::time);

@@ -40,6 +40,9 @@ struct GoodputSpec : WorkloadSpec {
   double straggler_rate = 0;                  // per GPU per second
   double straggler_slowdown = 1;              // step time factor while one straggles
   double straggler_detect_s = 0;
+  // Diurnal/thermal throughput swing, peak to trough (Llama 3 saw 1-2 %): training runs at 1 - A/2
+  // on average, the rest is reported as lost to it.
+  double diurnal_swing = 0;
 
   std::string kernel_family() const override { return training.kernel_family(); }
   nlohmann::json describe() const override;

@@ -112,7 +112,14 @@ class GoodputWorkload final : public Workload {
     };
     std::unique_ptr<TraceStream> trace;
     if (!session.options().trace_path.empty()) trace = std::make_unique<TraceStream>(session.options().trace_path);
-    const auto stats = monte_carlo(job, spec.runs, trace.get());
+    auto stats = monte_carlo(job, spec.runs, trace.get());
+    // Diurnal swing: a sinusoid between full and (1 - A) throughput averages 1 - A/2 over a day.
+    std::vector<double> diurnal_lost;
+    for (auto& s : stats) {
+      const double lost_to_swing = s.productive_s * spec.diurnal_swing / 2;
+      s.productive_s -= lost_to_swing;
+      diurnal_lost.push_back(lost_to_swing);
+    }
     if (trace) trace->close();
 
     // The simulated optimum interval: mean ETTR over the same seeds (common random numbers) on a
@@ -145,6 +152,7 @@ class GoodputWorkload final : public Workload {
       lost["reload"].push_back(s.reload_s), lost["checkpoint_stall"].push_back(s.checkpoint_stall_s);
       lost["straggling"].push_back(s.straggling_s);
     }
+    if (spec.diurnal_swing > 0) lost["diurnal"] = diurnal_lost;
     for (const auto& c : causes) by_cause[c.spec.id];
     by_cause["straggler"];
     for (const auto& s : stats)
