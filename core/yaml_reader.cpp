@@ -14,6 +14,8 @@ YamlNode::YamlNode(YAML::Node node, std::string path, std::shared_ptr<const Yaml
     : node_(std::move(node)), path_(std::move(path)), source_(std::move(source)) {}
 
 SourceLocation YamlNode::location() const {
+  auto made = source_->created_by.find(path_);
+  if (made != source_->created_by.end()) return SourceLocation{"--set " + made->second, 0, 0};
   for (const auto& p : source_->overridden)
     if (path_ == p || path_.rfind(p + ".", 0) == 0 || path_.rfind(p + "[", 0) == 0)
       return SourceLocation{"--set " + p, 0, 0};
@@ -109,6 +111,12 @@ long long YamlNode::as_positive_int() const {
   return v;
 }
 
+long long YamlNode::as_int_in(long long lo, long long hi) const {
+  const long long v = as_int();
+  if (v < lo || v > hi) fail(fmt::format("must be an integer from {} to {}, got {}", lo, hi, v));
+  return v;
+}
+
 bool YamlNode::as_bool() const {
   const std::string s = as_string();
   if (s == "true" || s == "yes" || s == "on") return true;
@@ -138,9 +146,34 @@ static InputError parse_error(const std::string& file, const YAML::Exception& e)
   return InputError(SourceLocation{file, e.mark.line + 1, e.mark.column + 1}, "", "YAML syntax error: " + e.msg);
 }
 
+// yaml-cpp keeps the first of two equal keys and ignores the rest; a scenario that says `nodes: 1`
+// and later `nodes: 4` must not silently run one node.
+static void reject_duplicate_keys(const YAML::Node& n, const std::string& name) {
+  if (n.IsMap()) {
+    std::map<std::string, YAML::Mark> seen;
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      if (it->first.IsScalar()) {
+        const auto [pos, fresh] = seen.emplace(it->first.Scalar(), it->first.Mark());
+        if (!fresh)
+          throw InputError(SourceLocation{name, it->first.Mark().line + 1, it->first.Mark().column + 1}, "",
+                           fmt::format("duplicate key '{}' (first at line {})", it->first.Scalar(), pos->second.line + 1));
+      }
+      reject_duplicate_keys(it->second, name);
+    }
+  } else if (n.IsSequence()) {
+    for (const auto& item : n) reject_duplicate_keys(item, name);
+  }
+}
+
 YAML::Node load_yaml_string(const std::string& text, const std::string& name) {
   try {
-    return YAML::Load(text);
+    std::vector<YAML::Node> docs = YAML::LoadAll(text);
+    if (docs.size() > 1)
+      throw InputError(SourceLocation{name, docs[1].Mark().line + 1, 0}, "",
+                       "a second YAML document ('---'); a scenario is one document");
+    YAML::Node root = docs.empty() ? YAML::Node() : docs.front();
+    reject_duplicate_keys(root, name);
+    return root;
   } catch (const YAML::Exception& e) {
     throw parse_error(name, e);
   }
@@ -148,14 +181,20 @@ YAML::Node load_yaml_string(const std::string& text, const std::string& name) {
 
 YAML::Node load_yaml_file(const std::string& path) { return load_yaml_string(read_text_file(path), path); }
 
-std::set<std::string> apply_overrides(YAML::Node& root, const std::vector<std::string>& assignments) {
+std::set<std::string> apply_overrides(YAML::Node& root, const std::vector<std::string>& assignments,
+                                      std::map<std::string, std::string>* created_out) {
   std::set<std::string> paths;
+  std::map<std::string, std::string> created_by;
   for (const auto& a : assignments) {
     const auto eq = a.find('=');
     if (eq == std::string::npos || eq == 0)
       throw InputError(SourceLocation{"--set", 0, 0}, a, "expected key.path=value");
     const std::string key = a.substr(0, eq);
     const std::string value = a.substr(eq + 1);
+    if (value.find_first_not_of(" \t") == std::string::npos)
+      throw InputError(SourceLocation{"--set " + key, 0, 0}, key, "a value is required after '='");
+    if (value.find('\n') != std::string::npos)
+      throw InputError(SourceLocation{"--set " + key, 0, 0}, key, "a value must be on one line");
     std::vector<std::string> parts;
     std::stringstream ss(key);
     for (std::string p; std::getline(ss, p, '.');) {
@@ -170,6 +209,9 @@ std::set<std::string> apply_overrides(YAML::Node& root, const std::vector<std::s
       if (!next.IsDefined() || next.IsNull()) {
         chain.back()[parts[i]] = YAML::Node(YAML::NodeType::Map);
         next = chain.back()[parts[i]];
+        std::string made;
+        for (size_t j = 0; j <= i; ++j) made += (j ? "." : "") + parts[j];
+        created_by[made] = key;
       } else if (!next.IsMap()) {
         throw InputError(SourceLocation{"--set", 0, 0}, key,
                          "'" + parts[i] + "' holds a single value, not a mapping");
@@ -179,6 +221,7 @@ std::set<std::string> apply_overrides(YAML::Node& root, const std::vector<std::s
     chain.back()[parts.back()] = load_yaml_string(value, "--set " + key);
     paths.insert(key);
   }
+  if (created_out) *created_out = created_by;
   return paths;
 }
 

@@ -4,6 +4,7 @@
 #include <initializer_list>
 #include <memory>
 #include <optional>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@ namespace foresight {
 struct YamlSource {
   std::string file;                    // shown in errors
   std::set<std::string> overridden;    // key paths whose value came from --set
+  std::map<std::string, std::string> created_by;  // mappings that only exist because of a --set key
 };
 
 class YamlNode {
@@ -45,6 +47,9 @@ class YamlNode {
   double as_double() const;
   long long as_int() const;                 // rejects fractions
   long long as_positive_int() const;        // > 0
+  // An integer in [lo, hi]: every count a scenario gives has a sane maximum, so no later product or
+  // cast to int can overflow (the error says the range).
+  long long as_int_in(long long lo, long long hi) const;
   bool as_bool() const;
   double as_quantity(units::Dimension dim) const;
   std::string as_choice(const std::vector<std::string>& choices) const;
@@ -63,6 +68,9 @@ YAML::Node load_yaml_string(const std::string& text, const std::string& name);
 
 // Applies "a.b.c=value" overrides in place; value is parsed as YAML (so "[1,2]" is a list).
 // Returns the overridden key paths.
-std::set<std::string> apply_overrides(YAML::Node& root, const std::vector<std::string>& assignments);
+// `created_out`: mappings that exist only because an override made them (errors about them blame
+// that --set argument, not the file).
+std::set<std::string> apply_overrides(YAML::Node& root, const std::vector<std::string>& assignments,
+                                      std::map<std::string, std::string>* created_out = nullptr);
 
 }  // namespace foresight

@@ -31,7 +31,7 @@ class EntryReader {
   }
 
   double quantity(const std::string& key, Dimension dim) const { return value_node(key).as_quantity(dim); }
-  int count(const std::string& key) const { return static_cast<int>(value_node(key).as_positive_int()); }
+  int count(const std::string& key) const { return static_cast<int>(value_node(key).as_int_in(1, 1 << 24)); }
   bool flag(const std::string& key) const { return value_node(key).as_bool(); }
   double optional_quantity(const std::string& key, Dimension dim) const {
     return node_.has(key) ? quantity(key, dim) : 0.0;
@@ -166,17 +166,17 @@ ModelSpec read_model_spec(const std::string& id, const YamlNode& n, const std::m
   ModelSpec m;
   m.id = id;
   m.name = n.find("name") ? n.at("name").as_string() : id;
-  m.layers = static_cast<int>(n.at("layers").as_positive_int());
-  m.hidden = static_cast<int>(n.at("hidden").as_positive_int());
-  m.heads = static_cast<int>(n.at("heads").as_positive_int());
-  m.kv_heads = n.has("kv_heads") ? static_cast<int>(n.at("kv_heads").as_positive_int()) : m.heads;
-  m.ffn_hidden = n.has("ffn_hidden") ? static_cast<int>(n.at("ffn_hidden").as_positive_int()) : 4 * m.hidden;
-  m.vocab = static_cast<int>(n.at("vocab").as_positive_int());
+  m.layers = static_cast<int>(n.at("layers").as_int_in(1, kMaxLayers));
+  m.hidden = static_cast<int>(n.at("hidden").as_int_in(1, kMaxHidden));
+  m.heads = static_cast<int>(n.at("heads").as_int_in(1, kMaxHeads));
+  m.kv_heads = n.has("kv_heads") ? static_cast<int>(n.at("kv_heads").as_int_in(1, m.heads)) : m.heads;
+  m.ffn_hidden = n.has("ffn_hidden") ? static_cast<int>(n.at("ffn_hidden").as_int_in(1, kMaxFfn)) : 4 * m.hidden;
+  m.vocab = static_cast<int>(n.at("vocab").as_int_in(1, kMaxVocab));
   m.activation = n.has("activation") ? n.at("activation").as_choice({"gelu", "swiglu"}) : "gelu";
   m.norm = n.has("norm") ? n.at("norm").as_choice({"layernorm", "rmsnorm"}) : "layernorm";
   m.tied_embeddings = n.has("tied_embeddings") && n.at("tied_embeddings").as_bool();
   if (n.has("head_dim")) {
-    m.head_dim = static_cast<int>(n.at("head_dim").as_positive_int());
+    m.head_dim = static_cast<int>(n.at("head_dim").as_int_in(1, kMaxHeadDim));
   } else {
     if (m.hidden % m.heads != 0)
       n.at("heads").fail(fmt::format("hidden {} is not divisible by heads {}; give head_dim", m.hidden, m.heads));

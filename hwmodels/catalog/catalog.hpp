@@ -58,6 +58,11 @@ struct SwitchSpec {
   SourceMap sources;
 };
 
+// Largest model dimensions a scenario or catalog may give: far above any published model, low enough
+// that every product the planners form fits 64-bit integers and int fields (checked at parse time).
+inline constexpr long long kMaxLayers = 10000, kMaxHidden = 1 << 20, kMaxHeads = 1 << 16, kMaxHeadDim = 1 << 14,
+                           kMaxFfn = 1 << 24, kMaxVocab = 1 << 24;
+
 struct ModelSpec {
   std::string id, name;
   int layers = 0, hidden = 0, heads = 0, kv_heads = 0, ffn_hidden = 0, vocab = 0;

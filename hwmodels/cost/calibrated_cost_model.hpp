@@ -42,12 +42,12 @@ class CalibratedCostModel : public ComputeCostModel {
   Estimate counted(Estimate e, std::atomic<long>& bucket) const;
 
   std::shared_ptr<const Profile> profile_;
-  std::unique_ptr<TableChooser> tables_;
   std::optional<GpuSpec> gpu_;
   std::unique_ptr<RooflineCostModel> roofline_;
   double peak_flops_;
   double memory_bandwidth_;
   std::string source_;
+  std::unique_ptr<TableChooser> tables_;  // after profile_ (it refers to it)
   mutable std::atomic<long> n_table_{0}, n_table_outside_{0}, n_fit_{0}, n_fit_outside_{0}, n_roofline_{0};
 };
 

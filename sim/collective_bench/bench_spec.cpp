@@ -30,7 +30,7 @@ CollectiveBenchSpec parse_collective_bench(const YamlNode& w, int total_gpus) {
   }
   if (b.ops.empty()) ops.fail("needs at least one collective");
   const YamlNode ranks = w.at("ranks");
-  b.ranks = static_cast<int>(ranks.as_positive_int());
+  b.ranks = static_cast<int>(ranks.as_int_in(1, 1 << 24));
   if (b.ranks > total_gpus) ranks.fail(fmt::format("{} ranks do not fit in a cluster of {} GPUs", b.ranks, total_gpus));
   const YamlNode sizes = w.at("sizes");
   sizes.expect_only({"min", "max", "factor"});

@@ -41,8 +41,7 @@ GoodputSpec parse_goodput(const YamlNode& model, const YamlNode& training, const
   if (!(s.horizon_s > 0)) f.at("horizon").fail("must be longer than 0 s");
   if (s.horizon_s > 10 * 365 * 86400.0) f.at("horizon").fail("more than ten years is not a training job");
   if (auto r = f.find("runs")) {
-    s.runs = static_cast<int>(r->as_positive_int());
-    if (s.runs > 100000) r->fail("at most 100000 Monte Carlo runs");
+    s.runs = static_cast<int>(r->as_int_in(1, 100000));
   }
   // Causes: every catalog cause at its published rate, unless the scenario lists its own.
   double scale = 1;
@@ -114,9 +113,7 @@ GoodputSpec parse_goodput(const YamlNode& model, const YamlNode& training, const
   if (auto sp = f.find("spares")) {
     sp->expect_only({"hot"});
     if (auto h = sp->find("hot")) {
-      const long long v = h->as_int();
-      if (v < 0) h->fail("cannot be negative");
-      s.hot_spares = static_cast<int>(v);
+      s.hot_spares = static_cast<int>(h->as_int_in(0, 1'000'000));
     }
   }
   const YamlNode ck = f.at("checkpoint");

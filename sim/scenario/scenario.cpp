@@ -20,8 +20,7 @@ hw::ClusterSpec read_cluster(const YamlNode& n, const hw::Catalog& catalog, uint
   hw::ClusterSpec c;
   c.seed = seed;
   c.system = n.at("system").as_string();
-  c.nodes = static_cast<int>(n.at("nodes").as_positive_int());
-  if (c.nodes > 1'000'000) n.at("nodes").fail("more than a million nodes is not a cluster this tool can model");
+  c.nodes = static_cast<int>(n.at("nodes").as_int_in(1, 1'000'000));  // more is not a cluster this tool models
   std::optional<YamlNode> fabric = n.find("fabric");
   if (fabric) {
     const YamlNode& f = *fabric;
@@ -38,8 +37,7 @@ hw::ClusterSpec read_cluster(const YamlNode& n, const hw::Catalog& catalog, uint
         o->fail("must be a ratio between 1 (non-blocking) and 64");
     }
     if (auto t = f.find("tiers")) {
-      c.fabric.tiers = static_cast<int>(t->as_int());
-      if (c.fabric.tiers != 2 && c.fabric.tiers != 3) t->fail("must be 2 or 3");
+      c.fabric.tiers = static_cast<int>(t->as_int_in(2, 3));
     }
   }
   // Resolution problems are blamed on the key that chose the hardware, or on its parent.
@@ -101,7 +99,7 @@ Scenario build(YAML::Node root, const std::string& name, const LoadOptions& opti
   const auto& registry = WorkloadRegistry::builtin();
   auto source = std::make_shared<YamlSource>();
   source->file = name;
-  source->overridden = apply_overrides(root, options.overrides);
+  source->overridden = apply_overrides(root, options.overrides, &source->created_by);
   const YamlNode doc(root, "", source);
   if (!doc.is_map()) doc.fail("a scenario is a mapping with name, cluster and workload");
   std::vector<std::string> keys{"name", "seed", "fidelity", "cluster", "catalog", "calibration", "workload"};

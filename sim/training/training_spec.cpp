@@ -19,7 +19,7 @@ int TrainingSpec::layers_in_virtual_stage(int vstage) const {
 
 static int read_int(const YamlNode& node, const char* key, int fallback) {
   auto v = node.find(key);
-  return v ? static_cast<int>(v->as_positive_int()) : fallback;
+  return v ? static_cast<int>(v->as_int_in(1, 1 << 20)) : fallback;  // no plan has a million-way dimension
 }
 
 static bool read_bool(const YamlNode& node, const char* key, bool fallback) {
@@ -111,9 +111,9 @@ TrainingSpec parse_training(const YamlNode& model, const YamlNode& t, const hw::
   s.model = resolve_model(model, catalog);
   t.expect_only({"sequence_length", "global_batch", "micro_batch", "precision", "parallelism", "zero", "recompute",
                  "schedule", "overlap", "dp_bucket", "attention", "grad_reduce_dtype"});
-  s.sequence_length = t.at("sequence_length").as_positive_int();
-  s.global_batch = t.at("global_batch").as_positive_int();
-  s.micro_batch = t.has("micro_batch") ? t.at("micro_batch").as_positive_int() : 1;
+  s.sequence_length = t.at("sequence_length").as_int_in(1, 1 << 24);   // 16 M tokens
+  s.global_batch = t.at("global_batch").as_int_in(1, 1 << 24);         // sequences per iteration
+  s.micro_batch = t.has("micro_batch") ? t.at("micro_batch").as_int_in(1, 1 << 16) : 1;
   if (auto v = t.find("precision")) s.precision = v->as_choice({"bf16", "fp16", "fp8"});
   if (auto p = t.find("parallelism")) {
     std::vector<std::string> keys{"vpp", "sequence_parallel", "order", "account_for_embedding_in_pipeline_split",
@@ -121,15 +121,14 @@ TrainingSpec parse_training(const YamlNode& model, const YamlNode& t, const hw::
     for (const auto& info : kParallelDimTable) keys.push_back(info.name);
     p->expect_only(keys);
     for (const auto& info : kParallelDimTable) s.par.size(info.dim) = read_int(*p, info.name, 1);
-    s.par.vpp = read_int(*p, "vpp", 1);
+    s.par.vpp = p->has("vpp") ? static_cast<int>(p->at("vpp").as_int_in(1, 1024)) : 1;
     s.par.sequence_parallel = read_bool(*p, "sequence_parallel", false);
     s.par.account_for_embedding = read_bool(*p, "account_for_embedding_in_pipeline_split", false);
     s.par.account_for_loss = read_bool(*p, "account_for_loss_in_pipeline_split", false);
     if (auto o = p->find("order")) s.par.order = parse_order(*o);
   }
   if (auto v = t.find("zero")) {
-    s.zero = static_cast<int>(v->as_int());
-    if (s.zero < 0 || s.zero > 3) v->fail(fmt::format("must be 0, 1, 2 or 3, got {}", s.zero));
+    s.zero = static_cast<int>(v->as_int_in(0, 3));
   }
   if (auto v = t.find("recompute")) s.recompute = v->as_choice({"none", "selective", "full"});
   if (auto v = t.find("schedule")) s.schedule = v->as_choice({"gpipe", "1f1b", "interleaved"});

@@ -25,7 +25,7 @@ def test_run_matches_cli_json():
 
 
 def test_bad_input_raises_input_error_naming_the_key():
-    with pytest.raises(foresight.InputError, match=r"--set cluster.nodes: 'cluster.nodes': must be a positive integer"):
+    with pytest.raises(foresight.InputError, match=r"--set cluster.nodes: 'cluster.nodes': must be an integer from 1 to 1000000"):
         foresight.run(SCENARIO, set={"cluster.nodes": 0})
     with pytest.raises(foresight.InputError, match=r"<string>:1:7: 'name'"):
         foresight.run_text("name: [a, b]\n")

@@ -61,7 +61,7 @@ TEST_CASE("overrides from --set reach any key and report their own origin") {
   CHECK(s.workload_as<sim::CollectiveBenchSpec>().ranks == 32);
   CHECK(s.workload_as<sim::CollectiveBenchSpec>().sizes().size() == 1);
   CHECK(error_of(kGood, {"cluster.nodez=4"}) == "--set cluster.nodez: 'cluster.nodez': unknown key; expected one of: system, nodes, fabric");
-  CHECK(error_of(kGood, {"cluster.nodes=-1"}) == "--set cluster.nodes: 'cluster.nodes': must be a positive integer, got -1");
+  CHECK(error_of(kGood, {"cluster.nodes=-1"}) == "--set cluster.nodes: 'cluster.nodes': must be an integer from 1 to 1000000, got -1");
   CHECK(error_of(kGood, {"nodes"}).find("expected key.path=value") != std::string::npos);
 }
 
