@@ -16,14 +16,15 @@ using namespace foresight;
 namespace {
 
 std::string run_document(api::RunRequest request, py::object progress) {
-  if (!progress.is_none()) {
-    // The simulator runs without the GIL; the progress callable gets it back for each report.
-    auto callable = std::make_shared<py::object>(progress);
-    request.progress = [callable](double done, double total, const std::string& what) {
-      py::gil_scoped_acquire gil;
-      (*callable)(done, total, what);
-    };
-  }
+  // The simulator runs without the GIL. Its progress reports (a few per second on long runs) take
+  // it back to hand them to the progress callable and to notice Ctrl-C: a pending KeyboardInterrupt
+  // unwinds the run from there instead of waiting for it to finish.
+  auto callable = progress.is_none() ? nullptr : std::make_shared<py::object>(progress);
+  request.progress = [callable](double done, double total, const std::string& what) {
+    py::gil_scoped_acquire gil;
+    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+    if (callable) (*callable)(done, total, what);
+  };
   std::string out;
   {
     py::gil_scoped_release release;

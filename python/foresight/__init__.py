@@ -24,11 +24,18 @@ __all__ = ["run", "run_text", "default_scenario", "catalog", "collectives_frame"
 
 
 def _overrides(set):
+    """`set` as --set strings: a dict {"dotted.key": value} or a list of "dotted.key=value" strings."""
     if set is None:
         return []
     if isinstance(set, dict):
+        for k in set:
+            if not isinstance(k, str):
+                raise TypeError(f"set: keys must be dotted scenario keys (str), not {type(k).__name__}")
         return [f"{k}={_yaml_value(v)}" for k, v in set.items()]
-    return list(set)
+    if isinstance(set, (list, tuple)) and all(isinstance(s, str) for s in set):
+        return list(set)
+    raise TypeError(f"set must be a dict {{'dotted.key': value}} or a list of 'dotted.key=value' strings, "
+                    f"not {type(set).__name__}")
 
 
 def _yaml_value(v):
@@ -43,8 +50,16 @@ def _paths(catalog):
     if catalog is None:
         return []
     if isinstance(catalog, (str, bytes)) or hasattr(catalog, "__fspath__"):
-        return [str(catalog)]
-    return [str(c) for c in catalog]
+        return [os.fsdecode(catalog)]
+    if isinstance(catalog, (list, tuple)) and all(isinstance(c, (str, bytes)) or hasattr(c, "__fspath__") for c in catalog):
+        return [os.fsdecode(c) for c in catalog]
+    raise TypeError(f"catalog must be a path or a list of paths, not {type(catalog).__name__}")
+
+
+def _path_arg(name, value):
+    if isinstance(value, (str, bytes)) or hasattr(value, "__fspath__"):
+        return os.fsdecode(value)
+    raise TypeError(f"{name} must be a path (str or os.PathLike), not {type(value).__name__}")
 
 
 def _requests_file(requests):
@@ -93,7 +108,7 @@ def _progress(progress):
 def _scenario_file(path):
     """`path` itself, or the shipped scenario it names when no such file exists here
     ("scenarios/llama3-70b-h100.yaml" works from any directory)."""
-    p = str(path)
+    p = _path_arg("path", path)
     if os.path.exists(p):
         return p
     try:
@@ -214,6 +229,17 @@ def sweep(path: "str | os.PathLike", grid: dict, fixed: "dict | None" = None, pr
 
     if errors not in ("raise", "record"):
         raise ValueError(f"errors must be 'raise' or 'record', not {errors!r}")
+    if not isinstance(grid, dict) or not all(isinstance(k, str) for k in grid):
+        raise TypeError(f"grid must be a dict {{'dotted.key': [values]}}, not {type(grid).__name__}")
+    for k, v in grid.items():
+        if isinstance(v, (str, bytes)) or not hasattr(v, "__iter__"):
+            raise TypeError(f"grid['{k}'] must be a list of values, not {type(v).__name__}")
+    grid = {k: list(v) for k, v in grid.items()}
+    points = 1
+    for v in grid.values():
+        points *= len(v)
+    if points > 1_000_000:
+        raise InputError(f"sweep: the grid has {points:,} points (limit 1,000,000); split it or use fs.search")
     scenario = _scenario_file(path)
     keys = list(grid)
     combos = [dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys))]

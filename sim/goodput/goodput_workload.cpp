@@ -171,7 +171,9 @@ class GoodputWorkload final : public Workload {
     j["interruptions"] = to_json(n);
     j["delivered_tokens"] = to_json(tk);
     j["delivered_model_flops"] = tk.mean / tokens_per_iter * iter.model_flops;
-    j["job_mtbf_h"] = mtbf / 3600;
+    // No failure cause: no MTBF and no optimal interval (JSON null, not infinity).
+    auto finite = [](double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr); };
+    j["job_mtbf_h"] = finite(mtbf / 3600);
     j["job_mttf_simulated_h"] = n.mean > 0 ? nlohmann::json(spec.horizon_s / n.mean / 3600) : nlohmann::json(nullptr);
     for (const auto& [k, v] : lost) j["lost_s"][k] = to_json(summarize(v));
     for (const auto& [k, v] : by_cause) {
@@ -181,7 +183,8 @@ class GoodputWorkload final : public Workload {
     j["checkpoint"] = {{"bytes", bytes}, {"tier", spec.tier}, {"mode", spec.async_checkpoint ? "async" : "sync"},
                        {"write_s", job.checkpoint_write_s}, {"read_s", job.checkpoint_read_s},
                        {"stall_s", job.checkpoint_stall_s}, {"interval_s", job.interval_s},
-                       {"young_interval_s", young}, {"daly_interval_s", daly}, {"simulated_optimum", optimum}};
+                       {"young_interval_s", finite(young)}, {"daly_interval_s", finite(daly)},
+                       {"simulated_optimum", optimum}};
     j["causes"] = nlohmann::json::array();
     for (const auto& c : causes)
       j["causes"].push_back({{"id", c.spec.id}, {"unit", c.spec.unit}, {"units", c.units},

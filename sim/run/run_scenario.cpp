@@ -1,5 +1,6 @@
 #include "sim/run/run_scenario.hpp"
 
+#include <cmath>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -7,6 +8,29 @@
 #include "core/error.hpp"
 
 namespace foresight::sim {
+
+namespace {
+
+// No result leaves with NaN, infinity (JSON would print null) or a negative duration: such a value
+// means the inputs drove a model outside its range, which the user must hear about, naming the field.
+void check_result(const nlohmann::json& v, const std::string& path) {
+  if (v.is_object()) {
+    for (auto it = v.begin(); it != v.end(); ++it) check_result(*it, path.empty() ? it.key() : path + "." + it.key());
+  } else if (v.is_array()) {
+    for (size_t i = 0; i < v.size(); ++i) check_result(v[i], path + "[" + std::to_string(i) + "]");
+  } else if (v.is_number_float()) {
+    const double x = v.get<double>();
+    if (!std::isfinite(x))
+      throw InputError(SourceLocation{"result", 0, 0}, path,
+                       "is not a finite number: the inputs take the model outside its range (check the profile and "
+                       "the scenario's sizes)");
+    const bool duration = path.size() > 2 && path.compare(path.size() - 2, 2, "_s") == 0;
+    if (duration && x < 0)
+      throw InputError(SourceLocation{"result", 0, 0}, path, "is a negative duration: the inputs take the model outside its range");
+  }
+}
+
+}  // namespace
 
 RunOutput run_scenario(const Scenario& scenario, const RunOptions& options) {
   const Workload* workload = WorkloadRegistry::builtin().find(scenario.workload_kind);
@@ -38,6 +62,7 @@ RunOutput run_scenario(const Scenario& scenario, const RunOptions& options) {
   const auto result = workload->run(session, *scenario.workload);
   result->write(doc);
   doc["provenance"]["calibration"] = session.calibration_json();
+  check_result(doc, "");
   out.report += result->report();
   out.report += lead + session.calibration_line();
   return out;

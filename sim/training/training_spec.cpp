@@ -1,10 +1,12 @@
 #include "sim/training/training_spec.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include <fmt/format.h>
 
 #include "sim/model/model_choice.hpp"
+#include "sim/model/param_counts.hpp"
 
 namespace foresight::sim {
 
@@ -84,6 +86,22 @@ void validate_training(TrainingSpec& s, const YamlNode& t, int total_gpus, int n
   } else if (p.vpp != 1) {
     blame(t, "parallelism.vpp").fail(fmt::format("vpp = {} requires schedule: interleaved", p.vpp));
   }
+  // Work before allocation: the task graph holds about 40 tasks per layer and pass of each stage's
+  // representative rank (forward, backward, recompute), and a DP bucket per dp_bucket bytes of
+  // gradients; both are checked here, where the keys that size them can be named, instead of
+  // running out of memory minutes later. ~200 B per task: 30 M tasks is about 6 GB.
+  constexpr double kMaxTasks = 30e6, kMaxBuckets = 1e6;
+  const double passes = double(s.microbatches()) * m.layers * (s.recompute == "full" ? 3 : 2);
+  if (passes * 40 > kMaxTasks)
+    blame(t, "global_batch").fail(fmt::format(
+        "{} microbatches x {} layers make about {:.3g} simulated tasks (limit {:.0f} M); lower global_batch or raise "
+        "micro_batch", s.microbatches(), m.layers, passes * 40, kMaxTasks / 1e6));
+  const double grad_bytes_per_stage = 4.0 * count_params(m).total / (double(p.pp) * p.tp);
+  if (p.dp > 1 && grad_bytes_per_stage / s.dp_bucket_bytes > kMaxBuckets)
+    blame(t, "dp_bucket").fail(fmt::format(
+        "dp_bucket = {:.0f} B makes {:.3g} gradient buckets per stage (limit {:.0f}); use at least {:.0f} B",
+        s.dp_bucket_bytes, grad_bytes_per_stage / s.dp_bucket_bytes, kMaxBuckets,
+        std::ceil(grad_bytes_per_stage / kMaxBuckets)));
   if (p.tp > nvlink_domain)
     s.warnings.push_back(fmt::format(
         "tp = {} exceeds the NVLink domain ({} GPUs): tensor-parallel collectives cross the scale-out network",

@@ -123,3 +123,35 @@ def test_cost_queries_are_vectorised_and_say_their_source():
         foresight.cost.gemm(m=1, n=1, k=1, q=3, gpu="h100-sxm-80gb")
     with pytest.raises(foresight.InputError, match=r"shapes\[0\]\.m.*>= 1"):
         foresight.cost.gemm(m=0, n=1, k=1, gpu="h100-sxm-80gb")
+
+
+def test_arguments_of_the_wrong_type_say_which_and_what():
+    with pytest.raises(TypeError, match="set must be a dict"):
+        foresight.run("scenarios/llama3-70b-h100.yaml", set=5)
+    with pytest.raises(TypeError, match="path must be a path"):
+        foresight.run(42)
+    with pytest.raises(TypeError, match="catalog must be a path"):
+        foresight.run("scenarios/llama3-70b-h100.yaml", catalog=3)
+    with pytest.raises(TypeError, match=r"grid\['training.micro_batch'\] must be a list"):
+        foresight.sweep("scenarios/llama3-70b-h100.yaml", {"training.micro_batch": 2})
+    with pytest.raises(foresight.InputError, match="grid has 1,048,576 points"):
+        foresight.sweep("scenarios/llama3-70b-h100.yaml", {f"k{i}": [1, 2, 3, 4] for i in range(10)})
+
+
+def test_ctrl_c_interrupts_a_long_run_promptly():
+    import signal
+    import sys
+    import time
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in env.get("PYTHONPATH", "").split(os.pathsep) if p)
+    code = ("import foresight, sys; print('start', flush=True); "
+            "foresight.run(foresight.scenarios.path('gpt-1t-megatron-a100'))")
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert p.stdout.readline().strip() == "start"
+    time.sleep(1.5)                     # inside the simulation (it takes about 5 s)
+    t0 = time.time()
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=30)
+    assert "KeyboardInterrupt" in err
+    assert time.time() - t0 < 2.0
