@@ -21,7 +21,8 @@ RunResult run(const RunRequest& r) {
   options.max_rate_attainment = r.max_rate;
   options.progress = r.progress;
   const sim::RunOutput out = sim::run_scenario(scenario, options);
-  return RunResult{out.document.dump(2), out.report};
+  // Names come from user files: invalid UTF-8 is replaced (U+FFFD) so the document is always valid JSON.
+  return RunResult{out.document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace), out.report};
 }
 
 std::string inspect_json(const RunRequest& r) {
@@ -43,7 +44,7 @@ std::string inspect_json(const RunRequest& r) {
                      {"nvlink_domain", c.system_spec.nvlink_domain}}},
                    {"plan", s.workload->describe()},
                    {"warnings", s.warnings}};
-  return j.dump();
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string version() { return FORESIGHT_VERSION; }

@@ -120,6 +120,9 @@ ComputeFit compute_from_json(const JsonInput& in, const json& v, const std::stri
   if (f.peak_flops < 0) in.fail(JsonInput::join(p, "peak_flops"), "must be >= 0");
   if (f.peak_bandwidth < 0) in.fail(JsonInput::join(p, "peak_bandwidth"), "must be >= 0");
   if (f.peak_flops == 0 && f.peak_bandwidth == 0) in.fail(JsonInput::join(p, "peak_flops"), "peak_flops and peak_bandwidth are both 0");
+  // Physical bounds, orders of magnitude beyond any GPU: a value outside them is a damaged file.
+  if (f.peak_flops > 1e18) in.fail(JsonInput::join(p, "peak_flops"), "above 1 EFLOP/s per GPU: not a measured peak");
+  if (f.peak_bandwidth > 1e15) in.fail(JsonInput::join(p, "peak_bandwidth"), "above 1 PB/s per GPU: not a measured peak");
   f.tile = static_cast<int>(in.integer(v, p, "tile"));
   f.sm_count = static_cast<int>(in.integer(v, p, "sm_count"));
   if (f.tile < 0 || f.sm_count < 0) in.fail(JsonInput::join(p, "tile"), "tile and sm_count must be >= 0");
@@ -128,6 +131,9 @@ ComputeFit compute_from_json(const JsonInput& in, const json& v, const std::stri
   if (knots.empty()) in.fail(kp, "needs at least one knot");
   for (size_t i = 0; i < knots.size(); ++i) {
     f.knots.push_back(pair_from_json(in, knots[i], JsonInput::index(kp, i)));
+    // Efficiency against the measured peak: between one in a million and twice the peak (fit noise).
+    if (f.knots[i].second < std::log(1e-6) || f.knots[i].second > std::log(2.0))
+      in.fail(JsonInput::index(kp, i), "log efficiency outside [ln 1e-6, ln 2]: not a fitted kernel");
     if (i > 0 && !(f.knots[i].first > f.knots[i - 1].first))
       in.fail(JsonInput::index(kp, i), "knot abscissae must be strictly increasing");
   }
@@ -170,8 +176,10 @@ CollectiveFit collective_from_json(const JsonInput& in, const json& v, const std
   c.algorithm = canonical_nccl_name(in.string(v, p, "algorithm"));
   c.protocol = canonical_nccl_name(in.string(v, p, "protocol"));
   c.alpha_s = in.number(v, p, "alpha_s");
-  if (c.alpha_s < 0) in.fail(JsonInput::join(p, "alpha_s"), "must be >= 0");
+  if (c.alpha_s < 0 || c.alpha_s > 1) in.fail(JsonInput::join(p, "alpha_s"), "must be between 0 and 1 s");
   c.beta_Bps = in.positive(v, p, "beta_Bps");
+  if (c.beta_Bps < 1e6 || c.beta_Bps > 1e14)
+    in.fail(JsonInput::join(p, "beta_Bps"), "must be between 1 MB/s and 100 TB/s: not a measured collective");
   c.min_bytes = in.number(v, p, "min_bytes");
   c.max_bytes = in.number(v, p, "max_bytes");
   if (c.min_bytes < 0 || c.max_bytes < c.min_bytes) in.fail(JsonInput::join(p, "max_bytes"), "must be >= min_bytes >= 0");
@@ -265,8 +273,9 @@ KernelTable kernel_table_from_json(const JsonInput& in, const json& v, const std
       t.seconds.push_back(std::nan(""));
       continue;
     }
-    if (!lat[i].is_number() || !(lat[i].get<double>() > 0) || !std::isfinite(lat[i].get<double>()))
-      in.fail(JsonInput::index(JsonInput::join(p, "latency_ms"), i), "a latency must be a positive number of ms or null");
+    if (!lat[i].is_number() || !(lat[i].get<double>() > 0) || !(lat[i].get<double>() <= 3.6e6))
+      in.fail(JsonInput::index(JsonInput::join(p, "latency_ms"), i),
+              "a latency must be a positive number of ms up to an hour, or null");
     t.seconds.push_back(lat[i].get<double>() * 1e-3);
   }
   if (v.contains("kernels"))

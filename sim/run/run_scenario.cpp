@@ -38,6 +38,8 @@ RunOutput run_scenario(const Scenario& scenario, const RunOptions& options) {
   // Every flag either works for the workload or is an error.
   if (!options.requests_path.empty() && scenario.workload_kind != "serving")
     throw InputError(SourceLocation{"--requests", 0, 0}, "", "per-request records come from serving scenarios only");
+  if (!options.trace_detail.empty() && (options.trace_path.empty() || scenario.workload_kind != "training"))
+    throw InputError(SourceLocation{"--trace-detail", 0, 0}, "", "applies to training runs with --trace");
   if (options.max_rate_attainment > 0 && scenario.workload_kind != "serving")
     throw InputError(SourceLocation{"--max-rate", 0, 0}, "", "a max-rate search needs a serving scenario");
   Session session(scenario, options);

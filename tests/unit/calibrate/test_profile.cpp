@@ -163,3 +163,13 @@ TEST_CASE("a profile without any fit falls back to the datasheet roofline, flagg
   CHECK(m.memory_op({"rmsnorm", 3e9, 0}).seconds == Approx(1e-3));
   CHECK_THROWS_AS(hw::CalibratedCostModel(empty, 0, 3e12), std::invalid_argument);
 }
+
+TEST_CASE("profile values outside physical bounds are located errors", "[calibrate][profile]") {
+  json j = hw::profile_to_json(small_profile());
+  json bad = j;
+  bad["compute"][0]["knots"][0][1] = -1000;  // efficiency e^-1000
+  CHECK(profile_error(bad).find("'compute[0].knots[0]': log efficiency outside") != std::string::npos);
+  bad = j;
+  bad["compute"][0]["peak_flops"] = 1e21;
+  CHECK(profile_error(bad).find("'compute[0].peak_flops': above 1 EFLOP/s") != std::string::npos);
+}
