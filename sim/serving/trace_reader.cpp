@@ -132,10 +132,11 @@ std::optional<TraceRow> TraceReader::parse_csv_row(const std::string& line) {
     if (!parse_datetime(trim(t), row.time))
       fail(column_of(columns_[0]), fmt::format("TIMESTAMP '{}' is not a date and time like 2023-11-16 18:15:46.68", trim(t)));
   } else {
+    const std::string ts = trim(t);  // strtod's end pointer must point into a string that outlives it
     char* end = nullptr;
-    row.time = std::strtod(trim(t).c_str(), &end);
-    if (trim(t).empty() || *end != '\0' || !std::isfinite(row.time) || row.time < 0)
-      fail(column_of(columns_[0]), fmt::format("Timestamp '{}' is not a number of seconds", trim(t)));
+    row.time = std::strtod(ts.c_str(), &end);
+    if (ts.empty() || *end != '\0' || !std::isfinite(row.time) || row.time < 0)
+      fail(column_of(columns_[0]), fmt::format("Timestamp '{}' is not a number of seconds", ts));
   }
   if (!parse_count(fields[static_cast<size_t>(columns_[1])], row.input))
     fail(column_of(columns_[1]), fmt::format("'{}' is not a token count", trim(fields[static_cast<size_t>(columns_[1])])));

@@ -295,9 +295,18 @@ ActivityId apply_command(Msg kind, Reader& in, ActivityGraph& graph, std::unorde
 
 void simulate(ActivityGraph& graph, std::unordered_set<ActivityId>& watched, CollectiveModel& model,
               const Channel& channel) {
-  int argc = 1;
   char arg0[] = "foresight";
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer cannot follow SimGrid's hand-switched stacks (it reports their release as a
+  // bad free): sanitizer builds run actors on threads, which it understands. The context factory
+  // must be chosen before the engine starts, so it is a command-line option.
+  char arg1[] = "--cfg=contexts/factory:thread";
+  int argc = 2;
+  char* argv[] = {arg0, arg1, nullptr};
+#else
+  int argc = 1;
   char* argv[] = {arg0, nullptr};
+#endif
   s4u::Engine engine(&argc, argv);
   configure_simgrid_engine();
   FlowPlatform platform(model.cluster());
