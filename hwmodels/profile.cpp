@@ -19,13 +19,20 @@ using nlohmann::json;
 const ComputeFit* Profile::find_compute(const std::string& op, const std::string& dtype,
                                         const std::string& direction, const std::string& backend) const {
   const std::string d = canonical_dtype(dtype);
+  const ComputeFit* reference = nullptr;
   for (const auto& f : compute) {
     if (f.op == op && (d.empty() || f.dtype == d) && f.direction == direction &&
-        (backend.empty() || f.backend == backend))
-      return &f;
+        (backend.empty() || f.backend == backend)) {
+      // With no backend asked for, a library's kernel (cuBLASLt, cuDNN) answers before one of our
+      // reference kernels: those are what frameworks run.
+      if (!backend.empty() || !is_reference_backend(f.backend)) return &f;
+      if (!reference) reference = &f;
+    }
   }
-  return nullptr;
+  return reference;
 }
+
+bool is_reference_backend(const std::string& backend) { return backend.rfind("foresight-", 0) == 0; }
 
 std::string canonical_nccl_name(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

@@ -86,6 +86,10 @@ struct Profile {
                                 const std::map<std::string, int64_t>& keys = {}) const;
 };
 
+// Our own kernels (backends "foresight-fa2", "foresight-paged"): correct, readable SIMT kernels that
+// the harness times to calibrate itself, far slower than the libraries frameworks run.
+bool is_reference_backend(const std::string& backend);
+
 // Time of one collective of `bytes`: inside the measured range the line or the table (use_table);
 // outside it alpha + bytes/beta, with *extrapolated set (never silently).
 double collective_seconds(const CollectiveFit& fit, double bytes, bool* extrapolated);

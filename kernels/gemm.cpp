@@ -1,6 +1,7 @@
 // cuBLASLt GEMM: descriptor setup, heuristic algorithm choice cached per shape, fp8 scaling.
 #include "kernels/gemm.hpp"
 
+#include <cstdint>
 #include <string>
 
 #include "kernels/cuda_check.hpp"
@@ -69,6 +70,7 @@ struct LtGemm::Plan {
   cublasLtMatmulDesc_t op = nullptr;
   cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
   cublasLtMatmulAlgo_t algo{};
+  bool c_null = false;  // launch with C = nullptr (fp8: see run())
   ~Plan() {
     if (a) cublasLtMatrixLayoutDestroy(a);
     if (b) cublasLtMatrixLayoutDestroy(b);
@@ -80,11 +82,15 @@ struct LtGemm::Plan {
 LtGemm::LtGemm(std::size_t workspace_bytes) : workspace_bytes_(workspace_bytes) {
   FS_LT(cublasLtCreate(&handle_));
   FS_CUDA(cudaMalloc(&workspace_, workspace_bytes_));
+  const float one = 1.f;
+  FS_CUDA(cudaMalloc(&unit_scale_, sizeof(float)));
+  FS_CUDA(cudaMemcpy(unit_scale_, &one, sizeof(float), cudaMemcpyHostToDevice));
 }
 
 LtGemm::~LtGemm() {
   plans_.clear();
   if (workspace_) cudaFree(workspace_);
+  if (unit_scale_) cudaFree(unit_scale_);
   if (handle_) cublasLtDestroy(handle_);
 }
 
@@ -124,22 +130,37 @@ LtGemm::Plan& LtGemm::plan_for(const GemmShape& s) {
     }
   }
 
-  cublasLtMatmulPreference_t pref = nullptr;
-  FS_LT(cublasLtMatmulPreferenceCreate(&pref));
-  const uint64_t ws = workspace_bytes_;
-  cublasLtMatmulHeuristicResult_t result{};
-  int returned = 0;
-  cublasStatus_t st = cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws));
-  if (st == CUBLAS_STATUS_SUCCESS)
-    st = cublasLtMatmulAlgoGetHeuristic(handle_, plan->op, plan->a, plan->b, plan->c, plan->c, pref, 1, &result, &returned);
-  cublasLtMatmulPreferenceDestroy(pref);
-  if (st != CUBLAS_STATUS_SUCCESS || returned == 0)
-    throw UnsupportedError("gemm: cuBLASLt has no algorithm for " + shape_text(s) + " (status " +
-                      std::to_string(static_cast<int>(st)) + ")");
-  plan->algo = result.algo;
+  if (s.dtype == DType::e4m3) {
+    // First GPU run (H200, cuBLASLt 13.1): an algorithm chosen for a descriptor without scale
+    // pointers was refused at matmul time (status 15, NOT_SUPPORTED) once real pointers were set.
+    // The heuristic must see the descriptor as it will run: scaled.
+    FS_LT(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &unit_scale_, sizeof(unit_scale_)));
+    FS_LT(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &unit_scale_, sizeof(unit_scale_)));
+  }
+  const std::vector<cublasLtMatmulAlgo_t> algos = heuristic(*plan, 1);
+  if (algos.empty()) throw UnsupportedError("gemm: cuBLASLt has no algorithm for " + shape_text(s));
+  plan->algo = algos.front();
+  plan->c_null = s.dtype == DType::e4m3;
   auto& ref = *plan;
   plans_.emplace(s, std::move(plan));
   return ref;
+}
+
+std::vector<cublasLtMatmulAlgo_t> LtGemm::heuristic(Plan& p, int max_algos) {
+  cublasLtMatmulPreference_t pref = nullptr;
+  FS_LT(cublasLtMatmulPreferenceCreate(&pref));
+  const uint64_t ws = workspace_bytes_;
+  std::vector<cublasLtMatmulHeuristicResult_t> results(static_cast<std::size_t>(max_algos));
+  int returned = 0;
+  cublasStatus_t st = cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws));
+  if (st == CUBLAS_STATUS_SUCCESS)
+    st = cublasLtMatmulAlgoGetHeuristic(handle_, p.op, p.a, p.b, p.c, p.c, pref, max_algos, results.data(), &returned);
+  cublasLtMatmulPreferenceDestroy(pref);
+  std::vector<cublasLtMatmulAlgo_t> out;
+  if (st != CUBLAS_STATUS_SUCCESS) return out;
+  for (int i = 0; i < returned; ++i)
+    if (results[static_cast<std::size_t>(i)].state == CUBLAS_STATUS_SUCCESS) out.push_back(results[static_cast<std::size_t>(i)].algo);
+  return out;
 }
 
 void LtGemm::prepare(const GemmShape& s) { plan_for(s); }
@@ -149,14 +170,45 @@ void LtGemm::run(const GemmShape& s, const void* a, const void* b, void* c, cuda
   Plan& p = plan_for(s);
   if (s.dtype == DType::e4m3) {
     if (!a_scale || !b_scale) throw KernelError("gemm: fp8 needs device scale pointers for A and B");
+    // Seen on an H200 with cuBLASLt 13.1: a scale pointer 4 bytes off a 16-byte boundary made
+    // cublasLtMatmul refuse every algorithm (status 15, nothing in its log); 16-aligned ones run.
+    if (reinterpret_cast<std::uintptr_t>(a_scale) % 16 || reinterpret_cast<std::uintptr_t>(b_scale) % 16)
+      throw KernelError("gemm: fp8 scale pointers must be 16-byte aligned (cuBLASLt refuses others at run time)");
     // Pointer attributes are part of the descriptor; set them per call because the plan is
     // shared between calls with different buffers. cuBLAS's A is our B.
     FS_LT(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &b_scale, sizeof(b_scale)));
     FS_LT(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &a_scale, sizeof(a_scale)));
   }
   const float beta = 0.f;
-  FS_LT(cublasLtMatmul(handle_, p.op, &alpha, b, p.a, a, p.b, &beta, c, p.c, c, p.c, &p.algo, workspace_,
-                       workspace_bytes_, stream));
+  // fp8 runs with C = nullptr (beta is 0, so C is never read): on the first H200 run (cuBLASLt
+  // 13.1) every fp8 algorithm was refused at run time with C aliasing D, the way bf16 runs.
+  auto launch = [&](const cublasLtMatmulAlgo_t& algo, bool c_null) {
+    return cublasLtMatmul(handle_, p.op, &alpha, b, p.a, a, p.b, &beta, c_null ? nullptr : c, p.c, c, p.c, &algo,
+                          workspace_, workspace_bytes_, stream);
+  };
+  cublasStatus_t st = launch(p.algo, p.c_null);
+  if (st == CUBLAS_STATUS_NOT_SUPPORTED || (p.c_null && st == CUBLAS_STATUS_INVALID_VALUE)) {
+    // Not accepted as cached: try the other C binding, then every algorithm the heuristic offers
+    // for this exact descriptor, and keep the first combination that runs.
+    std::vector<cublasLtMatmulAlgo_t> algos{p.algo};
+    for (const cublasLtMatmulAlgo_t& algo : heuristic(p, 8)) algos.push_back(algo);
+    bool done = false;
+    for (const cublasLtMatmulAlgo_t& algo : algos) {
+      for (const bool c_null : {!p.c_null, p.c_null}) {
+        st = launch(algo, c_null);
+        if (st == CUBLAS_STATUS_SUCCESS) {
+          p.algo = algo;
+          p.c_null = c_null;
+          done = true;
+          break;
+        }
+      }
+      if (done) break;
+    }
+  }
+  if (st == CUBLAS_STATUS_NOT_SUPPORTED)
+    throw UnsupportedError("gemm: cuBLASLt refused every algorithm at run time for " + shape_text(s));
+  FS_LT(st);
 }
 
 std::string LtGemm::algo_description(const GemmShape& s) {

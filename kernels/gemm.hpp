@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 #include <tuple>
 
 #include "kernels/dtype.hpp"
@@ -64,8 +65,12 @@ class LtGemm {
  private:
   struct Plan;
   Plan& plan_for(const GemmShape& s);
+  // Asks cuBLASLt's heuristic for up to `max_algos` algorithms for the plan's current descriptor.
+  std::vector<cublasLtMatmulAlgo_t> heuristic(Plan& p, int max_algos);
   cublasLtHandle_t handle_ = nullptr;
   void* workspace_ = nullptr;
+  // One device float 1.0: the fp8 scale pointers the heuristic sees before real ones are given.
+  float* unit_scale_ = nullptr;
   std::size_t workspace_bytes_ = 0;
   std::map<GemmShape, std::unique_ptr<Plan>> plans_;
 };

@@ -51,15 +51,16 @@ std::string describe(const hw::Profile& p) {
   return s + fc::held_out_table(p);
 }
 
-int run_sweep_command(const std::string& out, bool quick, const std::string& only) {
+int run_sweep_command(const std::string& out, bool quick, const std::string& only, double budget_s) {
 #ifdef FORESIGHT_HAVE_CUDA
   fc::SweepOptions opt;
   opt.out_path = out;
   opt.quick = quick;
   opt.only = split_commas(only);
+  opt.budget_s = budget_s;
   return fc::run_sweep(opt);
 #else
-  (void)out; (void)quick; (void)only;
+  (void)out; (void)quick; (void)only; (void)budget_s;
   std::cerr << "foresight-calibrate was built without CUDA; run it on a GPU machine\n";
   return 2;
 #endif
@@ -77,6 +78,9 @@ int main(int argc, char** argv) {
   run->add_option("--out", run_out, "raw measurement file to write")->required();
   run->add_flag("--quick", quick, "a reduced sweep (about a minute)");
   run->add_option("--only", only, "comma-separated op kinds, e.g. gemm,attention");
+  double budget_s = 640;
+  run->add_option("--budget", budget_s, "wall-clock seconds for all sections (default 640); cases past it are skipped and counted")
+      ->check(CLI::Range(10.0, 86400.0));
 
   auto* fit = app.add_subcommand("fit", "fit raw measurements into a profile; prints held-out error per op kind");
   std::string raw_path, fit_out, name;
@@ -136,7 +140,7 @@ int main(int argc, char** argv) {
   }
 
   try {
-    if (*run) return run_sweep_command(run_out, quick, only);
+    if (*run) return run_sweep_command(run_out, quick, only, budget_s);
     if (*fit) {
       fc::FitOptions opt;
       opt.folds = folds;

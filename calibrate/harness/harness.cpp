@@ -178,7 +178,7 @@ int run_sweep(const SweepOptions& opts) {
   doc["schema"] = "foresight-raw/1";
   doc["provenance"] = detail::collect_provenance();
   doc["provenance"]["sweep"] = {{"quick", opts.quick}, {"only", opts.only}, {"repeats", opts.repeats},
-                                {"warmup", opts.warmup}};
+                                {"warmup", opts.warmup}, {"budget_s", opts.budget_s}};
   std::cerr << "foresight-calibrate: " << doc["provenance"]["gpu_name"].get<std::string>() << " x" << ndev << "\n";
 
   detail::Context ctx(opts);
@@ -207,9 +207,15 @@ int run_sweep(const SweepOptions& opts) {
     const auto ts = std::chrono::steady_clock::now();
     const std::size_t before = ctx.measurements.size();
     std::cerr << "[" << s.name << "]\n";
-    ctx.start_section(opts.quick ? s.budget_s / 4 : s.budget_s);
+    const double share = s.budget_s * opts.budget_s / 640.0;
+    ctx.start_section(opts.quick ? share / 4 : share);
     ctx.guarded(s.name, "section", [&] { s.fn(ctx); });
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count();
+    // Clocks right after each section's load: the idle clocks read at start say little about the
+    // clocks the kernels ran at (an H200 idles near 345 MHz and boosts to 1980).
+    nlohmann::json clk = detail::read_nvml_clocks();
+    clk.erase("driver");
+    if (!clk.empty()) doc["provenance"]["clocks_after_section"][s.name] = clk;
     std::cerr << "[" << s.name << "] " << ctx.measurements.size() - before << " measurements in " << secs << " s\n";
     // Written after every section so an interrupted run keeps what it measured.
     if (!write()) {

@@ -89,5 +89,8 @@ void sweep_memory(Context& ctx);
 void sweep_collectives(Context& ctx);
 
 nlohmann::json collect_provenance();
+// SM and memory clocks now, their maxima and the driver release, through NVML loaded at run time;
+// empty where the driver's NVML is absent.
+nlohmann::json read_nvml_clocks();
 
 }  // namespace foresight::calibrate::detail

@@ -12,9 +12,6 @@
 #include "kernels/cudnn_sdpa.hpp"
 #include "kernels/gemm.hpp"
 
-#ifdef FORESIGHT_HAVE_NVML
-#include <nvml.h>
-#endif
 
 namespace foresight::calibrate::detail {
 namespace {
@@ -51,30 +48,16 @@ nlohmann::json collect_provenance() {
   p["cuda_runtime"] = cuda_version_text(rt);
   p["driver"] = cuda_version_text(drv);  // replaced by the driver release below when NVML is present
 
-  // Peak clocks from the runtime (kHz); NVML, when present, adds the clocks at this moment.
+  // Peak clocks from the runtime (kHz); NVML, when the driver has it, gives the clocks at this moment.
   int sm_khz = 0, mem_khz = 0;
   cudaDeviceGetAttribute(&sm_khz, cudaDevAttrClockRate, 0);
   cudaDeviceGetAttribute(&mem_khz, cudaDevAttrMemoryClockRate, 0);
   nlohmann::json clocks = {{"sm_mhz", sm_khz / 1000}, {"mem_mhz", mem_khz / 1000}, {"max_sm_mhz", sm_khz / 1000},
                            {"source", "cudaDeviceGetAttribute"}};
-#ifdef FORESIGHT_HAVE_NVML
-  if (nvmlInit_v2() == NVML_SUCCESS) {
-    nvmlDevice_t dev;
-    // Look the device up by PCI bus id: NVML's index order need not match CUDA's.
-    char bus[32] = {0};
-    if (cudaDeviceGetPCIBusId(bus, sizeof(bus), 0) == cudaSuccess &&
-        nvmlDeviceGetHandleByPciBusId_v2(bus, &dev) == NVML_SUCCESS) {
-      unsigned int sm = 0, mem = 0, max_sm = 0;
-      if (nvmlDeviceGetClockInfo(dev, NVML_CLOCK_SM, &sm) == NVML_SUCCESS) clocks["sm_mhz"] = sm;
-      if (nvmlDeviceGetClockInfo(dev, NVML_CLOCK_MEM, &mem) == NVML_SUCCESS) clocks["mem_mhz"] = mem;
-      if (nvmlDeviceGetMaxClockInfo(dev, NVML_CLOCK_SM, &max_sm) == NVML_SUCCESS) clocks["max_sm_mhz"] = max_sm;
-      clocks["source"] = "nvml";
-    }
-    char version[96] = {0};
-    if (nvmlSystemGetDriverVersion(version, sizeof(version)) == NVML_SUCCESS) p["driver"] = version;
-    nvmlShutdown();
-  }
-#endif
+  nlohmann::json nvml = read_nvml_clocks();
+  if (nvml.contains("driver")) p["driver"] = nvml["driver"];
+  nvml.erase("driver");
+  if (nvml.contains("source")) clocks = nvml;
   p["clocks"] = clocks;
   p["cublaslt"] = kernels::cublaslt_version_string();
   p["cudnn"] = kernels::CudnnSdpa::version_string();

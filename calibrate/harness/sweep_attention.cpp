@@ -49,6 +49,8 @@ std::vector<AttnCase> build_cases(bool quick) {
           const int tokens = bwd ? 4096 : 8192;
           cases.push_back({std::max(1, tokens / seq), seq, h.heads, h.kv_heads, h.head_dim, causal, DType::bf16, bwd, "grid"});
         }
+  // Spread order after the validation cases: a budget-cut sweep keeps every sequence length.
+  spread_order(cases, quick ? 1 : 2);
   return cases;
 }
 
@@ -162,8 +164,10 @@ void sweep_decode_attention(Context& ctx) {
     long long max_tokens;  // batch * context cap: bounds the KV cache to a few GiB
   };
   const std::vector<Cfg> cfgs = {{64, 8, 128, 1 << 21}, {32, 32, 128, 1 << 19}};
-  const std::vector<int> batches = ctx.opts.quick ? std::vector<int>{1, 32} : std::vector<int>{1, 8, 32, 64, 128, 256};
-  const std::vector<int> contexts = ctx.opts.quick ? std::vector<int>{1024} : std::vector<int>{512, 2048, 8192, 32768};
+  const std::vector<int> batches =
+      ctx.opts.quick ? std::vector<int>{1, 32} : std::vector<int>{1, 2, 4, 8, 16, 32, 64, 128, 256, 512};
+  const std::vector<int> contexts = ctx.opts.quick ? std::vector<int>{1024}
+                                                   : std::vector<int>{256, 512, 1024, 2048, 4096, 8192, 16384, 32768};
   for (const Cfg& cfg : cfgs)
     for (int batch : batches)
       for (int context : contexts) {

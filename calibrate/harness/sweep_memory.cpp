@@ -33,8 +33,9 @@ void sweep_memory(Context& ctx) {
   DeviceBuffer x, y, w, bias, out, labels, loss, pos;
 
   // Row-wise ops: rows = tokens, cols = hidden size.
-  const std::vector<int64_t> rows_list = quick ? std::vector<int64_t>{4096} : std::vector<int64_t>{1024, 4096, 16384};
-  const std::vector<int64_t> cols_list = quick ? std::vector<int64_t>{8192} : std::vector<int64_t>{4096, 8192, 12288, 16384};
+  const std::vector<int64_t> rows_list = quick ? std::vector<int64_t>{4096} : std::vector<int64_t>{1024, 2048, 4096, 8192, 16384, 32768};
+  const std::vector<int64_t> cols_list =
+      quick ? std::vector<int64_t>{8192} : std::vector<int64_t>{2048, 4096, 5120, 8192, 12288, 16384};
   for (const char* op : {"rmsnorm", "layernorm"}) {
     if (!ctx.wanted(op)) continue;
     const bool rms = std::string(op) == "rmsnorm";
@@ -63,8 +64,12 @@ void sweep_memory(Context& ctx) {
   }
 
   // Elementwise ops over n elements.
-  const std::vector<int64_t> sizes =
-      quick ? std::vector<int64_t>{1 << 24} : std::vector<int64_t>{1 << 20, 1 << 22, 1 << 24, 1 << 26, 1 << 28, 1LL << 30};
+  std::vector<int64_t> sizes =
+      quick ? std::vector<int64_t>{1 << 24} : std::vector<int64_t>{};
+  // Every power of two from 256 Ki to 1 Gi elements: the L2-resident to HBM-bound transition
+  // (60 MB of L2 on an H200) needs more than one point per factor of four to fit.
+  if (!quick)
+    for (int64_t n = 1 << 18; n <= (int64_t{1} << 30); n *= 2) sizes.push_back(n);
   for (const char* op : {"swiglu", "gelu", "add", "copy"}) {
     if (!ctx.wanted(op)) continue;
     const std::string name = op;

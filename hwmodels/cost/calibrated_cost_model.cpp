@@ -73,6 +73,21 @@ Estimate CalibratedCostModel::attention(const AttentionQuery& q) const {
       return from_fit(f, decode_attention_work(q.batch, q.heads, q.kv_heads, q.head_dim, q.seq_kv, q.dtype), q.dtype);
   }
   const ComputeFit* fit = profile_->find_compute("attention", q.dtype, q.backward ? "backward" : "forward");
+  if (q.backward && (!fit || is_reference_backend(fit->backend))) {
+    // A library's measured forward kernel (cuDNN SDPA on our own H200 run) scaled by the backward's
+    // 2.5x FLOPs says more about a framework's backward than our SIMT reference kernel's backward
+    // (13.7 vs ~600 TFLOP/s forward there); flagged, like the table rule below.
+    const ComputeFit* fwd_fit = profile_->find_compute("attention", q.dtype, "forward");
+    if (fwd_fit && !is_reference_backend(fwd_fit->backend)) {
+      AttentionQuery fwd = q;
+      fwd.backward = false;
+      Estimate e = from_fit(fwd_fit, attention_work(q.batch, q.seq_q, q.seq_kv, q.heads, q.kv_heads, q.head_dim,
+                                                    q.causal, false, q.dtype), q.dtype);
+      e.seconds *= attention_flops(q) / attention_flops(fwd);
+      e.extrapolated = true;
+      return e;
+    }
+  }
   if (!fit && q.backward) {
     // Tables measure the forward kernel only. The backward pass does 2.5x its FLOPs (cost_model.cpp)
     // in kernels of similar structure: price it as the measured forward times that ratio, flagged.

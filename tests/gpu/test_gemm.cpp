@@ -25,12 +25,12 @@ void check_gemm(kernels::LtGemm& gemm, const kernels::GemmShape& s, double a_sca
   const auto a = gputest::random_values(static_cast<std::size_t>(m * k * bt), store_t, 100 + m);
   const auto b = gputest::random_values(static_cast<std::size_t>(k * n * bt), store_t, 200 + n);
   DeviceArray da(a.size(), store_t), db(b.size(), store_t), dc(static_cast<std::size_t>(m * n * bt), out_t);
-  DeviceArray scales(2, DType::f32);
+  DeviceArray scales(8, DType::f32);  // the two scales 16 bytes apart (see sweep_gemm.cpp)
   da.upload(a);
   db.upload(b);
-  scales.upload({a_scale, b_scale});
+  scales.upload({a_scale, 0, 0, 0, b_scale, 0, 0, 0});
   dc.poison();
-  gemm.run(s, da.get(), db.get(), dc.get(), nullptr, scales.as<float>(), scales.as<float>() + 1);
+  gemm.run(s, da.get(), db.get(), dc.get(), nullptr, scales.as<float>(), scales.as<float>() + 4);
   FS_CUDA(cudaDeviceSynchronize());
   const auto got = dc.download();
 
@@ -89,4 +89,10 @@ TEST_CASE("cuBLASLt fp8 e4m3 GEMM applies per-tensor scales and writes bf16", "[
   // Non-unit scales catch an ignored scale pointer (the product would be off by 2x or 4x).
   check_gemm(gemm, {64, 48, 96, 1, GemmLayout::NT, DType::e4m3}, 0.5, 4.0);
   CHECK_THROWS_AS(gemm.prepare({64, 48, 96, 1, GemmLayout::NN, DType::e4m3}), kernels::KernelError);
+  // A scale 4 bytes off a 16-byte boundary is refused with a message (cuBLASLt 13.1 refused it
+  // silently with status 15); the check comes before any operand is touched.
+  DeviceArray scales(8, DType::f32);
+  CHECK_THROWS_AS(gemm.run({64, 48, 96, 1, GemmLayout::NT, DType::e4m3}, nullptr, nullptr, nullptr, nullptr,
+                           scales.as<float>(), scales.as<float>() + 1),
+                  kernels::KernelError);
 }

@@ -11,6 +11,7 @@
 #include "calibrate/fit/compute_fit.hpp"
 #include "calibrate/fit/fitter.hpp"
 #include "calibrate/fit/kfold.hpp"
+#include "calibrate/harness/harness.hpp"
 #include "hwmodels/cost/calibrated_collectives.hpp"
 #include "hwmodels/cost/calibrated_cost_model.hpp"
 #include "synthetic.hpp"
@@ -278,4 +279,23 @@ TEST_CASE("profile work features use the shared FLOP conventions", "[calibrate][
       CHECK(hw::attention_work(a.batch, a.seq_q, a.seq_kv, a.heads, a.kv_heads, a.head_dim, a.causal, a.backward,
                                a.dtype).flops == Approx(hw::attention_flops(a)).epsilon(1e-15));
     }
+}
+
+TEST_CASE("spread_order: every prefix of a cut-short sweep samples the whole case list", "[calibrate][harness]") {
+  for (std::size_t n : {3u, 10u, 100u, 127u, 712u, 1024u, 1100u}) {
+    for (std::size_t first : {std::size_t{0}, std::size_t{2}}) {
+      std::vector<std::size_t> v(n + first);
+      for (std::size_t i = 0; i < v.size(); ++i) v[i] = i;
+      foresight::calibrate::spread_order(v, first);
+      for (std::size_t i = 0; i < first; ++i) CHECK(v[i] == i);  // the pinned head stays
+      std::set<std::size_t> seen(v.begin(), v.end());
+      CHECK(seen.size() == v.size());  // a permutation: nothing lost, nothing twice
+      if (n < 100) continue;
+      // The first fifth of the reordered tail has members in every tenth of the original order
+      // (a run cut at 20 % of its cases still spans every model and grid line).
+      std::set<std::size_t> deciles;
+      for (std::size_t i = first; i < first + n / 5; ++i) deciles.insert((v[i] - first) * 10 / n);
+      CHECK(deciles.size() == 10);
+    }
+  }
 }

@@ -173,3 +173,48 @@ TEST_CASE("profile values outside physical bounds are located errors", "[calibra
   bad["compute"][0]["peak_flops"] = 1e21;
   CHECK(profile_error(bad).find("'compute[0].peak_flops': above 1 EFLOP/s") != std::string::npos);
 }
+
+namespace {
+// A flat-efficiency fit (efficiency 1 everywhere): time = roofline time at `peak` FLOP/s.
+foresight::hw::ComputeFit flat_attention_fit(const char* backend, const char* direction, double peak) {
+  foresight::hw::ComputeFit f;
+  f.op = "attention";
+  f.backend = backend;
+  f.dtype = "bf16";
+  f.direction = direction;
+  f.peak_flops = peak;
+  f.peak_bandwidth = 1e15;
+  f.knots = {{-30.0, 0.0}, {5.0, 0.0}};
+  f.min_log_r = -30;
+  f.max_log_r = 5;
+  return f;
+}
+}  // namespace
+
+TEST_CASE("library kernels answer before our reference kernels; a reference-only backward is priced from the library forward",
+          "[calibrate][profile]") {
+  namespace hw = foresight::hw;
+  hw::Profile p;
+  p.name = "mixed";
+  // Listed first on purpose: order in the file must not decide.
+  p.compute.push_back(flat_attention_fit("foresight-fa2", "forward", 15e12));
+  p.compute.push_back(flat_attention_fit("foresight-fa2", "backward", 14e12));
+  p.compute.push_back(flat_attention_fit("cudnn-sdpa", "forward", 600e12));
+  CHECK(p.find_compute("attention", "bf16", "forward")->backend == "cudnn-sdpa");
+  CHECK(p.find_compute("attention", "bf16", "forward", "foresight-fa2")->backend == "foresight-fa2");
+  CHECK(p.find_compute("attention", "bf16", "backward")->backend == "foresight-fa2");  // the only one
+  CHECK(hw::is_reference_backend("foresight-paged"));
+  CHECK_FALSE(hw::is_reference_backend("cudnn-sdpa"));
+
+  hw::CalibratedCostModel model(p, 989e12, 4.8e12);
+  const hw::AttentionQuery fwd{4, 8448, 8448, 16, 16, 128, false, false, "bf16"};
+  hw::AttentionQuery bwd = fwd;
+  bwd.backward = true;
+  const hw::Estimate f = model.attention(fwd);
+  const hw::Estimate b = model.attention(bwd);
+  // Forward: the library fit's roofline time, exactly (efficiency 1).
+  CHECK(f.seconds == Approx(hw::attention_flops(fwd) / 600e12).epsilon(1e-9));
+  // Backward: the library forward scaled by the FLOP ratio (2.5x), flagged; not the 14 TFLOP/s kernel.
+  CHECK(b.seconds == Approx(f.seconds * hw::attention_flops(bwd) / hw::attention_flops(fwd)).epsilon(1e-9));
+  CHECK(b.extrapolated);
+}
