@@ -3,7 +3,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
+#include <cmath>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "calibrate/fit/fitter.hpp"
 #include "hwmodels/cost/calibrated_cost_model.hpp"
@@ -217,4 +221,43 @@ TEST_CASE("library kernels answer before our reference kernels; a reference-only
   // Backward: the library forward scaled by the FLOP ratio (2.5x), flagged; not the 14 TFLOP/s kernel.
   CHECK(b.seconds == Approx(f.seconds * hw::attention_flops(bwd) / hw::attention_flops(fwd)).epsilon(1e-9));
   CHECK(b.extrapolated);
+}
+
+TEST_CASE("the measured H200 profile reproduces its own GPU run", "[calibrate][profile][measured]") {
+  // hwmodels/profiles/measured/h200-sxm-141gb-2026-11-30: our harness on an H200 (cuBLASLt 13.1,
+  // cuDNN 9.19). The profile keeps the raw points; its fits must answer them about as well as the
+  // 5-fold held-out errors recorded at fit time (GEMM BF16 4.9 %, FP8 6.3 %, cuDNN SDPA 12.4 %).
+  namespace hw = foresight::hw;
+  const hw::Profile p =
+      hw::load_profile(std::string(FORESIGHT_SOURCE_DIR) + "/hwmodels/profiles/h200-sxm-141gb-foresight.json.gz");
+  CHECK(p.provenance.value("gpu_name", "") == "NVIDIA H200");
+  hw::CalibratedCostModel model(p, 989e12, 4.8e12);
+  std::map<std::string, std::vector<double>> errors;
+  for (const auto& m : p.raw) {
+    const double t = m.at("time_s").get<double>();
+    const auto& s = m.at("shape");
+    if (m.at("op") == "gemm" && s.at("layout") == "NT" && s.at("batch") == 1) {
+      const std::string dt = m.at("dtype");
+      const hw::Estimate e = model.gemm({s.at("m").get<int64_t>(), s.at("n").get<int64_t>(), s.at("k").get<int64_t>(), 1,
+                                         dt == "fp8_e4m3" ? "fp8" : dt});
+      errors["gemm " + dt].push_back(std::abs(e.seconds / t - 1));
+    } else if (m.at("op") == "attention" && m.at("backend") == "cudnn-sdpa" && m.at("dtype") == "bf16") {
+      const hw::Estimate e = model.attention({s.at("batch").get<int64_t>(), s.at("seq_q").get<int64_t>(),
+                                              s.at("seq_kv").get<int64_t>(), s.at("heads").get<int64_t>(),
+                                              s.at("kv_heads").get<int64_t>(), s.at("head_dim").get<int64_t>(),
+                                              s.at("causal").get<bool>(), false, "bf16"});
+      errors["attention"].push_back(std::abs(e.seconds / t - 1));
+    }
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  REQUIRE(errors["gemm bf16"].size() >= 300);
+  REQUIRE(errors["gemm fp8_e4m3"].size() >= 250);
+  REQUIRE(errors["attention"].size() >= 40);
+  // In-sample medians at most the held-out ones (a fit answers its own points no worse than held-out).
+  CHECK(median(errors["gemm bf16"]) <= 0.049);
+  CHECK(median(errors["gemm fp8_e4m3"]) <= 0.063);
+  CHECK(median(errors["attention"]) <= 0.124);
 }
