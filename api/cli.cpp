@@ -92,6 +92,9 @@ int cli_main(int argc, char** argv) {
                   "passes (one slice per microbatch pass)")
       ->check(CLI::IsMember({"ops", "layers", "passes"}));
   run->add_option("--profile", request.profile_path, "calibrated profile JSON (default: datasheet roofline)");
+  run->add_option("--max-memory", request.max_memory,
+                  "memory a run may plan to use, e.g. 8GiB (default: $FORESIGHT_MAX_MEMORY, else 80 % of available "
+                  "memory); plans estimated over it stop at once with the keys to change");
   run->add_option("--requests", request.requests_path, "serving: write one CSV row per request to this file");
   run->add_option("--max-rate", request.max_rate,
                   "serving: also find the highest arrival rate at which this fraction of requests meets the SLO (e.g. 0.9)")

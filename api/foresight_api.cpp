@@ -1,5 +1,9 @@
 #include "api/foresight_api.hpp"
 
+#include <optional>
+
+#include "core/memory_budget.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include "hwmodels/catalog/catalog_report.hpp"
@@ -9,6 +13,8 @@
 namespace foresight::api {
 
 RunResult run(const RunRequest& r) {
+  std::optional<ScopedMemoryBudget> budget;
+  if (!r.max_memory.empty()) budget.emplace(r.max_memory, "--max-memory");
   const sim::LoadOptions load{r.overrides, r.catalog_files};
   const sim::Scenario scenario = r.scenario_path.empty()
                                      ? sim::load_scenario_text(r.scenario_text, r.scenario_name, load)
@@ -26,6 +32,8 @@ RunResult run(const RunRequest& r) {
 }
 
 std::string inspect_json(const RunRequest& r) {
+  std::optional<ScopedMemoryBudget> budget;
+  if (!r.max_memory.empty()) budget.emplace(r.max_memory, "--max-memory");
   const sim::LoadOptions load{r.overrides, r.catalog_files};
   const sim::Scenario s = r.scenario_path.empty() ? sim::load_scenario_text(r.scenario_text, r.scenario_name, load)
                                                   : sim::load_scenario(r.scenario_path, load);

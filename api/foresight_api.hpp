@@ -19,6 +19,7 @@ struct RunRequest {
   std::string trace_detail;               // ops | layers | passes, as --trace-detail
   std::string requests_path;              // serving: one CSV row per request, as --requests
   double max_rate = 0;                    // serving: search the max rate at this SLO attainment, as --max-rate
+  std::string max_memory;                 // memory budget ("8 GiB"), as --max-memory; empty: the default
   // Hears how much of a long run is done (at most four times a second): done, total, what is counted.
   std::function<void(double, double, const std::string&)> progress;
 };

@@ -44,25 +44,29 @@ PYBIND11_MODULE(_foresight, m) {
       "run_json",
       [](const std::string& path, const std::vector<std::string>& overrides, const std::string& profile,
          const std::string& trace, const std::vector<std::string>& catalog, const std::string& requests,
-         double max_rate, const std::string& trace_detail, py::object progress) {
+         double max_rate, const std::string& trace_detail, py::object progress, const std::string& max_memory) {
         api::RunRequest r;
         r.scenario_path = path;
         r.trace_detail = trace_detail;
+        r.max_memory = max_memory;
         r.overrides = overrides, r.profile_path = profile, r.trace_path = trace, r.catalog_files = catalog;
         r.requests_path = requests, r.max_rate = max_rate;
         return run_document(std::move(r), progress);
       },
       py::arg("path"), py::arg("overrides") = std::vector<std::string>{}, py::arg("profile") = "",
       py::arg("trace") = "", py::arg("catalog") = std::vector<std::string>{}, py::arg("requests") = "",
-      py::arg("max_rate") = 0.0, py::arg("trace_detail") = "", py::arg("progress") = py::none());
+      py::arg("max_rate") = 0.0, py::arg("trace_detail") = "", py::arg("progress") = py::none(),
+      py::arg("max_memory") = "");
   m.def(
       "run_text_json",
       [](const std::string& text, const std::string& name, const std::vector<std::string>& overrides,
          const std::string& profile, const std::string& trace, const std::vector<std::string>& catalog,
-         const std::string& requests, double max_rate, const std::string& trace_detail, py::object progress) {
+         const std::string& requests, double max_rate, const std::string& trace_detail, py::object progress,
+         const std::string& max_memory) {
         api::RunRequest r;
         r.scenario_text = text, r.scenario_name = name;
         r.trace_detail = trace_detail;
+        r.max_memory = max_memory;
         r.overrides = overrides, r.profile_path = profile, r.trace_path = trace, r.catalog_files = catalog;
         r.requests_path = requests, r.max_rate = max_rate;
         return run_document(std::move(r), progress);
@@ -70,7 +74,7 @@ PYBIND11_MODULE(_foresight, m) {
       py::arg("text"), py::arg("name") = "<string>", py::arg("overrides") = std::vector<std::string>{},
       py::arg("profile") = "", py::arg("trace") = "", py::arg("catalog") = std::vector<std::string>{},
       py::arg("requests") = "", py::arg("max_rate") = 0.0, py::arg("trace_detail") = "",
-      py::arg("progress") = py::none());
+      py::arg("progress") = py::none(), py::arg("max_memory") = "");
   m.def(
       "cost_json",
       [](const std::string& op, const std::string& shapes, const std::string& gpu, const std::string& system,

@@ -119,6 +119,15 @@ def _scenario_file(path):
         return p  # the C++ loader reports the missing file
 
 
+def _memory(max_memory):
+    """max_memory as the size text the core parses: None -> "", an int -> bytes."""
+    if max_memory is None:
+        return ""
+    if isinstance(max_memory, bool) or not isinstance(max_memory, (int, str)):
+        raise TypeError(f"max_memory must be a size such as '8GiB' or a number of bytes, not {type(max_memory).__name__}")
+    return f"{max_memory} B" if isinstance(max_memory, int) else max_memory
+
+
 def inspect(path: "str | os.PathLike", set: "dict | list | None" = None, profile: str = "",
             catalog: "str | list | None" = None) -> dict:
     """The scenario as it resolves, without simulating: workload, fidelity, calibration, cluster
@@ -129,7 +138,7 @@ def inspect(path: "str | os.PathLike", set: "dict | list | None" = None, profile
 
 def run(path: "str | os.PathLike", set: "dict | list | None" = None, profile: str = "", trace: str = "",
         catalog: "str | list | None" = None, requests: "bool | str | None" = None, max_rate: "float | None" = None,
-        trace_detail: str = "", progress=None) -> dict:
+        trace_detail: str = "", progress=None, max_memory: "str | int | None" = None) -> dict:
     """Simulate the scenario file at `path`; returns the same document as `foresight run --json`.
 
     `set` overrides scenario keys: a dict {"cluster.nodes": 4} or a list ["cluster.nodes=4"].
@@ -141,13 +150,15 @@ def run(path: "str | os.PathLike", set: "dict | list | None" = None, profile: st
     kernel), "layers" (one slice per layer and pass) or "passes" (one per microbatch pass).
     `progress=True` shows a progress bar for long runs (training tasks, serving requests); a
     callable(done, total, what) receives the reports instead.
+    `max_memory` ("8GiB", or bytes as an int) bounds what a run may plan to allocate, as --max-memory;
+    the default is $FORESIGHT_MAX_MEMORY, else 80 % of available memory.
     Bad input raises foresight.InputError naming the file, line and key.
     """
     bar = _progress(progress)
     try:
         return _json.loads(_foresight.run_json(_scenario_file(path), _overrides(set), str(profile), str(trace),
                                                _paths(catalog), _requests_file(requests), float(max_rate or 0),
-                                               str(trace_detail), bar))
+                                               str(trace_detail), bar, _memory(max_memory)))
     finally:
         if isinstance(bar, _ProgressBar):
             bar.close()
@@ -155,13 +166,14 @@ def run(path: "str | os.PathLike", set: "dict | list | None" = None, profile: st
 
 def run_text(text: str, name: str = "<string>", set: "dict | list | None" = None, profile: str = "", trace: str = "",
              catalog: "str | list | None" = None, requests: "bool | str | None" = None,
-             max_rate: "float | None" = None, trace_detail: str = "", progress=None) -> dict:
+             max_rate: "float | None" = None, trace_detail: str = "", progress=None,
+             max_memory: "str | int | None" = None) -> dict:
     """Like run(), from scenario YAML text."""
     bar = _progress(progress)
     try:
         return _json.loads(_foresight.run_text_json(text, name, _overrides(set), str(profile), str(trace),
                                                     _paths(catalog), _requests_file(requests), float(max_rate or 0),
-                                                    str(trace_detail), bar))
+                                                    str(trace_detail), bar, _memory(max_memory)))
     finally:
         if isinstance(bar, _ProgressBar):
             bar.close()

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "core/memory_budget.hpp"
+#include "core/units.hpp"
 #include "sim/model/model_choice.hpp"
 #include "sim/model/param_counts.hpp"
 
@@ -89,13 +91,16 @@ void validate_training(TrainingSpec& s, const YamlNode& t, int total_gpus, int n
   // Work before allocation: the task graph holds about 40 tasks per layer and pass of each stage's
   // representative rank (forward, backward, recompute), and a DP bucket per dp_bucket bytes of
   // gradients; both are checked here, where the keys that size them can be named, instead of
-  // running out of memory minutes later. ~200 B per task: 30 M tasks is about 6 GB.
-  constexpr double kMaxTasks = 30e6, kMaxBuckets = 1e6;
+  // running out of memory minutes later. ~200 B per task (30 M tasks is about 6 GB), against the
+  // run's memory budget (core/memory_budget.hpp).
+  constexpr double kBytesPerTask = 200, kMaxBuckets = 1e6;
   const double passes = double(s.microbatches()) * m.layers * (s.recompute == "full" ? 3 : 2);
-  if (passes * 40 > kMaxTasks)
+  const MemoryBudget budget = memory_budget();
+  if (passes * 40 * kBytesPerTask > budget.bytes)
     blame(t, "global_batch").fail(fmt::format(
-        "{} microbatches x {} layers make about {:.3g} simulated tasks (limit {:.0f} M); lower global_batch or raise "
-        "micro_batch", s.microbatches(), m.layers, passes * 40, kMaxTasks / 1e6));
+        "{} microbatches x {} layers make about {:.3g} simulated tasks, about {} (budget {}: {}); lower "
+        "global_batch or raise micro_batch", s.microbatches(), m.layers, passes * 40,
+        units::format_bytes(passes * 40 * kBytesPerTask), units::format_bytes(budget.bytes), budget.source));
   const double grad_bytes_per_stage = 4.0 * count_params(m).total / (double(p.pp) * p.tp);
   if (p.dp > 1 && grad_bytes_per_stage / s.dp_bucket_bytes > kMaxBuckets)
     blame(t, "dp_bucket").fail(fmt::format(

@@ -159,3 +159,19 @@ def test_ctrl_c_interrupts_a_long_run_inside_the_simulation():
     assert "KeyboardInterrupt" in err
     last = (out.strip().splitlines() or [" ".join(first)])[-1].split()
     assert float(last[0]) < float(last[1])   # stopped before the run's end
+
+
+def test_a_plan_over_the_memory_budget_stops_before_allocating():
+    # Llama-3-70B: 32 microbatches x 80 layers ~ 2e5 tasks ~ 39 MiB, over a 2 MiB budget. The error
+    # names the key that sizes the plan and where the budget came from.
+    llama = os.path.join(ROOT, "scenarios", "llama3-70b-h100.yaml")
+    with pytest.raises(foresight.InputError, match=r"'training.global_batch'.*budget 2 MiB: --max-memory 2MiB"):
+        foresight.run(llama, max_memory="2MiB")
+    with pytest.raises(foresight.InputError, match=r"--max-memory: .*no unit"):
+        foresight.run(llama, max_memory="12")
+    with pytest.raises(TypeError, match="max_memory"):
+        foresight.run(llama, max_memory=2.5)
+    with pytest.raises(foresight.InputError, match=r"budget 4 MiB"):
+        foresight.run(llama, max_memory=4 * 1024 * 1024)
+    # Within the budget the same run goes through.
+    assert foresight.run(SCENARIO, max_memory="1GiB")["collectives"]
