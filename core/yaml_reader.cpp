@@ -5,6 +5,8 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 
 #include "core/text_file.hpp"
 
@@ -165,13 +167,45 @@ static void reject_duplicate_keys(const YAML::Node& n, const std::string& name) 
   }
 }
 
+namespace {
+
+// Where each document of a stream starts; nothing else is kept.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> marks;
+  void OnDocumentStart(const YAML::Mark& mark) override { marks.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+}  // namespace
+
 YAML::Node load_yaml_string(const std::string& text, const std::string& name) {
   try {
-    std::vector<YAML::Node> docs = YAML::LoadAll(text);
-    if (docs.size() > 1)
-      throw InputError(SourceLocation{name, docs[1].Mark().line + 1, 0}, "",
+    // At most two documents are parsed to tell "one" from "more": yaml-cpp 0.7 (Debian 12) loops
+    // forever in LoadAll when a token cannot start a node (a lone ','), yielding empty documents at
+    // the same place without consuming input (found by tests/fuzz; fixed upstream in 0.8.1).
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    DocumentStarts starts;
+    for (int i = 0; i < 2 && parser.HandleNextDocument(starts); ++i) {
+    }
+    if (starts.marks.size() > 1) {
+      const YAML::Mark& first = starts.marks[0];
+      const YAML::Mark& second = starts.marks[1];
+      if (second.pos == first.pos && second.pos >= 0 && static_cast<size_t>(second.pos) < text.size())
+        throw InputError(SourceLocation{name, second.line + 1, second.column + 1}, "",
+                         fmt::format("YAML syntax error: '{}' cannot start a value here", text[second.pos]));
+      throw InputError(SourceLocation{name, second.line + 1, 0}, "",
                        "a second YAML document ('---'); a scenario is one document");
-    YAML::Node root = docs.empty() ? YAML::Node() : docs.front();
+    }
+    YAML::Node root = starts.marks.empty() ? YAML::Node() : YAML::Load(text);
     reject_duplicate_keys(root, name);
     return root;
   } catch (const YAML::Exception& e) {
