@@ -107,3 +107,16 @@ def test_run_writes_csv_json_and_a_plot(tmp_path):
                         "--plot", str(png)], capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr
     assert png.stat().st_size > 1000
+
+
+def test_a_scenario_can_come_from_standard_input_bounded_like_a_file():
+    with open(os.path.join(ROOT, "scenarios", "nccl-allreduce-dgx-h100.yaml")) as f:
+        text = f.read()
+    r = subprocess.run([BIN, "run", "-", "--json", "--set", "fidelity=analytical"], input=text,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["collectives"]
+    r = subprocess.run([BIN, "run", "-"], input="name: x\nnodes: [\n", capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.startswith("error: <stdin>:3:1: YAML syntax error")
+    r = subprocess.run([BIN, "run", "-"], input="a" * (65 << 20), capture_output=True, text=True)
+    assert r.returncode == 2 and "<stdin>: input is limited to 64 MiB" in r.stderr
