@@ -9,6 +9,7 @@
 
 #include "calibrate/fit/alpha_beta.hpp"
 #include "calibrate/fit/compute_fit.hpp"
+#include "calibrate/fit/decode_tables.hpp"
 #include "calibrate/fit/kfold.hpp"
 #include "hwmodels/cost/kernel_work.hpp"
 
@@ -64,6 +65,11 @@ void summarize_held_out(hw::Profile& p) {
   for (const auto& f : p.compute) by_op[f.op] = merge(by_op[f.op], f.held_out);
   // Collectives are judged in the bandwidth regime (>= 1 MiB), where the simulator spends its time.
   for (const auto& c : p.collectives) by_op[c.op] = merge(by_op[c.op], c.chosen_error());
+  // Where an op has measured tables, they answer queries (CalibratedCostModel looks them up first),
+  // so their error is the op's.
+  std::map<std::string, hw::HeldOutError> by_table;
+  for (const auto& t : p.tables) by_table[t.op] = merge(by_table[t.op], t.held_out);
+  for (const auto& [op, e] : by_table) by_op[op] = e;
   p.held_out.clear();
   for (auto& [op, e] : by_op) p.held_out.push_back({op, e});
 }
@@ -134,6 +140,7 @@ hw::Profile fit_profile(const RawFile& raw, const FitOptions& opt) {
     const auto& [op, ranks, algo, proto] = key;
     prof.collectives.push_back(fit_collective(op, ranks, algo, proto, pts, opt.folds, opt.seed));
   }
+  add_decode_tables(raw, prof);
   summarize_held_out(prof);
   return prof;
 }
@@ -155,6 +162,13 @@ std::string held_out_table(const hw::Profile& p) {
                      "table >=1MiB {}; using the {}\n",
                      name, c.points, c.alpha_s * 1e6, c.beta_Bps / 1e9, pct(c.held_out), pct(c.held_out_large),
                      pct(c.table_held_out_large), c.use_table ? "table" : "line");
+  }
+  for (const auto& t : p.tables) {
+    std::string keys;
+    for (const auto& [k, v] : t.keys) keys += fmt::format("{}{}={}", keys.empty() ? "" : ",", k, v);
+    const std::string name = fmt::format("{}/{}/{} table ({})", t.op, t.family, t.dtype, keys);
+    s += fmt::format("  {:<50} {:>6} {:>9} {:>9} {:>6} {:>9}\n", name, t.held_out.points, pct(t.held_out),
+                     pct_max(t.held_out), t.held_out.extrapolated, pct_inside(t.held_out));
   }
   s += "  per op kind:\n";
   for (const auto& e : p.held_out)

@@ -299,3 +299,48 @@ TEST_CASE("spread_order: every prefix of a cut-short sweep samples the whole cas
     }
   }
 }
+
+TEST_CASE("decode attention is kept as a measured grid: a parallelism-bound kernel is followed where one curve cannot",
+          "[calibrate][fit][decode]") {
+  // Synthetic kernel like ours: one block per (sequence, head) on 132 SMs, each block streaming its
+  // context at a fixed rate, so time = waves(batch * heads / 132) * context * 1 ns + 5 us. Bytes
+  // grow with batch, time does not until the SMs are full: no efficiency curve of bytes fits it.
+  nlohmann::json raw = {{"schema", "foresight-raw/1"}, {"provenance", {{"sm_count", 132}}}};
+  nlohmann::json ms = nlohmann::json::array();
+  const std::vector<int> batches = {1, 2, 4, 8, 16, 32, 64, 128}, contexts = {256, 512, 1024, 2048, 4096, 8192};
+  auto law = [](int batch, int ctx) { return std::ceil(batch * 32 / 132.0) * ctx * 1e-9 + 5e-6; };
+  for (int b : batches)
+    for (int c : contexts)
+      ms.push_back({{"op", "decode_attention"}, {"backend", "foresight-paged"}, {"dtype", "bf16"}, {"cache", "cold"},
+                    {"shape", {{"batch", b}, {"context_len", c}, {"heads", 32}, {"kv_heads", 32}, {"head_dim", 128}}},
+                    {"time_s", law(b, c)}});
+  raw["measurements"] = ms;
+  const calibrate::RawFile rf = calibrate::raw_from_json(raw, "synthetic-decode");
+  calibrate::FitOptions opt;
+  opt.name = "decode";
+  const hw::Profile p = calibrate::fit_profile(rf, opt);
+  REQUIRE(p.tables.size() == 1);
+  const hw::KernelTable& t = p.tables.front();
+  CHECK(t.op == "decode_attention");
+  CHECK(t.axes == std::vector<std::string>{"batch", "context"});
+  CHECK(t.values[0].size() == batches.size());
+  CHECK(t.values[1].size() == contexts.size());
+  // Interior cells predicted from half the grid: the law is piecewise linear in context and flat in
+  // batch up to 4 waves, so multilinear interpolation in log space stays within 25 % of it.
+  CHECK(t.held_out.points > 0);
+  CHECK(t.held_out.mape < 0.25);
+  // The cost model answers from the table: exact at measured cells, not flagged.
+  hw::CalibratedCostModel model(p, 989e12, 4.8e12);
+  const std::vector<int64_t> ctx(16, 2048);
+  hw::DecodeAttentionQuery q;
+  q.heads = q.kv_heads = 32;
+  q.head_dim = 128;
+  q.context = ctx.data();
+  q.sequences = ctx.size();
+  const hw::Estimate e = model.decode_attention(q);
+  CHECK(e.seconds == Approx(law(16, 2048)).epsilon(1e-9));
+  CHECK_FALSE(e.extrapolated);
+  // The per-op summary is the table's error, not the curve's.
+  for (const auto& h : p.held_out)
+    if (h.op == "decode_attention") CHECK(h.error.mape == Approx(t.held_out.mape));
+}
