@@ -64,6 +64,7 @@ void write_csv(const nlohmann::json& doc, const std::string& path) {
     }
     out << "\n";
   }
+  out.flush();  // a full disk shows only when the buffer is written
   if (!out) throw InputError(SourceLocation{path, 0, 0}, "", "error while writing the CSV file");
 }
 
@@ -278,6 +279,7 @@ int cli_main(int argc, char** argv) {
     if (!json_out.empty()) {
       std::ofstream f(json_out);
       f << out.json << "\n";
+      f.flush();
       if (!f) throw InputError(SourceLocation{json_out, 0, 0}, "--json-out", "cannot write the JSON file");
     }
     if (as_json)

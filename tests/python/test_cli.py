@@ -120,3 +120,12 @@ def test_a_scenario_can_come_from_standard_input_bounded_like_a_file():
     assert r.returncode == 2 and r.stderr.startswith("error: <stdin>:3:1: YAML syntax error")
     r = subprocess.run([BIN, "run", "-"], input="a" * (65 << 20), capture_output=True, text=True)
     assert r.returncode == 2 and "<stdin>: input is limited to 64 MiB" in r.stderr
+
+
+def test_output_files_that_cannot_be_written_are_errors():
+    # /dev/full accepts the open and fails the write: small outputs sit in a buffer until flushed.
+    llama = os.path.join(ROOT, "scenarios", "llama3-70b-h100.yaml")
+    for flag, what in (("--csv", "error while writing the CSV file"), ("--json-out", "cannot write the JSON file"),
+                       ("--trace", "writing the trace file failed")):
+        r = run(BIN, "run", llama, flag, "/dev/full")
+        assert r.returncode == 2 and what in r.stderr, (flag, r.stderr)
