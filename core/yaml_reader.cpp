@@ -186,6 +186,39 @@ class DocumentStarts : public YAML::EventHandler {
 
 }  // namespace
 
+// yaml-cpp 0.7 accepts a quoted scalar that is never closed (`name: "x` to the end of the file) and
+// the run then fails far from the mistake ("'cluster': missing required key"). Every quoted scalar
+// must end with its quote: '"' closes unless escaped by a backslash, '\'' unless doubled.
+static void reject_unterminated_quotes(const YAML::Node& n, const std::string& text, const std::string& name) {
+  if (n.IsScalar()) {
+    const int pos = n.Mark().pos;
+    if (pos < 0 || static_cast<size_t>(pos) >= text.size()) return;
+    const char q = text[static_cast<size_t>(pos)];
+    if (q != '"' && q != '\'') return;
+    for (size_t i = static_cast<size_t>(pos) + 1; i < text.size(); ++i) {
+      if (q == '"' && text[i] == '\\') {
+        ++i;
+      } else if (text[i] == q) {
+        if (q == '\'' && i + 1 < text.size() && text[i + 1] == '\'') {
+          ++i;
+        } else {
+          return;
+        }
+      }
+    }
+    throw InputError(SourceLocation{name, n.Mark().line + 1, n.Mark().column + 1}, "",
+                     std::string("YAML syntax error: the quoted string starting here is never closed (") + q + ")");
+  }
+  if (n.IsMap()) {
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      reject_unterminated_quotes(it->first, text, name);
+      reject_unterminated_quotes(it->second, text, name);
+    }
+  } else if (n.IsSequence()) {
+    for (const auto& item : n) reject_unterminated_quotes(item, text, name);
+  }
+}
+
 YAML::Node load_yaml_string(const std::string& text, const std::string& name) {
   try {
     // At most two documents are parsed to tell "one" from "more": yaml-cpp 0.7 (Debian 12) loops
@@ -206,6 +239,7 @@ YAML::Node load_yaml_string(const std::string& text, const std::string& name) {
                        "a second YAML document ('---'); a scenario is one document");
     }
     YAML::Node root = starts.marks.empty() ? YAML::Node() : YAML::Load(text);
+    reject_unterminated_quotes(root, text, name);
     reject_duplicate_keys(root, name);
     return root;
   } catch (const YAML::Exception& e) {
@@ -229,6 +263,8 @@ std::set<std::string> apply_overrides(YAML::Node& root, const std::vector<std::s
       throw InputError(SourceLocation{"--set " + key, 0, 0}, key, "a value is required after '='");
     if (value.find('\n') != std::string::npos)
       throw InputError(SourceLocation{"--set " + key, 0, 0}, key, "a value must be on one line");
+    if (key.back() == '.')  // getline below yields no empty last component for "cluster."
+      throw InputError(SourceLocation{"--set", 0, 0}, key, "empty component in key path");
     std::vector<std::string> parts;
     std::stringstream ss(key);
     for (std::string p; std::getline(ss, p, '.');) {

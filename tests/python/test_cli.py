@@ -129,3 +129,12 @@ def test_output_files_that_cannot_be_written_are_errors():
                        ("--trace", "writing the trace file failed")):
         r = run(BIN, "run", llama, flag, "/dev/full")
         assert r.returncode == 2 and what in r.stderr, (flag, r.stderr)
+
+
+def test_set_mistakes_are_blamed_on_the_set_argument():
+    for arg, what in (("cluster.=4", "error: --set: 'cluster.': empty component in key path"),
+                      ("cluster.nodes=", "error: --set cluster.nodes: 'cluster.nodes': a value is required after '='"),
+                      ("nonexistent.key=1", "error: --set nonexistent.key: 'nonexistent': unknown key"),
+                      ("name=\"unclosed", "error: --set name:1:10: YAML syntax error")):
+        r = run(BIN, "run", "--set", arg)
+        assert r.returncode == 2 and r.stderr.startswith(what), (arg, r.stderr)
