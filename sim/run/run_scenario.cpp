@@ -32,7 +32,21 @@ void check_result(const nlohmann::json& v, const std::string& path) {
 
 }  // namespace
 
+namespace {
+RunOutput run_unlocated(const Scenario& scenario, const RunOptions& options);
+}
+
 RunOutput run_scenario(const Scenario& scenario, const RunOptions& options) {
+  try {
+    return run_unlocated(scenario, options);
+  } catch (const InputError& e) {
+    throw locate_error(scenario, e);
+  }
+}
+
+namespace {
+
+RunOutput run_unlocated(const Scenario& scenario, const RunOptions& options) {
   const Workload* workload = WorkloadRegistry::builtin().find(scenario.workload_kind);
   if (!workload || !scenario.workload) throw std::logic_error("scenario has no parsed workload");
   // Every flag either works for the workload or is an error.
@@ -69,5 +83,7 @@ RunOutput run_scenario(const Scenario& scenario, const RunOptions& options) {
   out.report += lead + session.calibration_line();
   return out;
 }
+
+}  // namespace
 
 }  // namespace foresight::sim

@@ -1,5 +1,7 @@
 #include "sim/scenario/scenario.hpp"
 
+#include <cctype>
+
 #include <algorithm>
 #include <filesystem>
 
@@ -95,6 +97,14 @@ const Workload& choose_workload(const YamlNode& doc, const WorkloadRegistry& reg
   return *found;
 }
 
+void record_locations(const YamlNode& n, std::map<std::string, SourceLocation>& where) {
+  if (!n.is_map()) return;
+  for (const auto& [key, child] : n.entries()) {
+    where.emplace(child.path(), child.location());
+    record_locations(child, where);
+  }
+}
+
 Scenario build(YAML::Node root, const std::string& name, const LoadOptions& options) {
   const auto& registry = WorkloadRegistry::builtin();
   auto source = std::make_shared<YamlSource>();
@@ -109,6 +119,7 @@ Scenario build(YAML::Node root, const std::string& name, const LoadOptions& opti
   doc.expect_only(keys);
   Scenario s;
   s.file = name;
+  record_locations(doc, s.where);
   s.name = doc.at("name").as_string();
   if (auto seed = doc.find("seed")) {
     const long long v = seed->as_int();
@@ -165,6 +176,18 @@ Scenario build_checked(YAML::Node root, const std::string& name, const LoadOptio
 }
 
 }  // namespace
+
+InputError locate_error(const Scenario& s, const InputError& e) {
+  const std::string msg = e.what();
+  // "<key.path>: <message>", the form late errors take; a located message starts with a file name
+  // followed by ':<line>', or with "--set", neither of which has ": " right after a bare key path.
+  size_t i = 0;
+  while (i < msg.size() && (std::isalnum(static_cast<unsigned char>(msg[i])) || msg[i] == '_' || msg[i] == '.')) ++i;
+  if (i == 0 || i + 1 >= msg.size() || msg[i] != ':' || msg[i + 1] != ' ') return e;
+  const auto it = s.where.find(msg.substr(0, i));
+  if (it == s.where.end()) return e;
+  return InputError(it->second, it->first, msg.substr(i + 2));
+}
 
 Scenario load_scenario_text(const std::string& text, const std::string& name, const LoadOptions& options) {
   return build_checked(load_yaml_string(text, name), name, options);

@@ -3,6 +3,7 @@
 // resolved from the catalog (the built-in one plus any user catalog files), and the workload's spec
 // parsed by the workload registered for its kind. Nothing past this point reads YAML.
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -32,6 +33,9 @@ struct Scenario {
   std::string workload_kind;
   std::shared_ptr<const WorkloadSpec> workload;
   std::vector<std::string> warnings;
+  // Where every key path of the document was given (file:line:col, or "--set key"): errors found
+  // late, when the cluster or a collective is built, are located through it (locate_error).
+  std::map<std::string, SourceLocation> where;
 
   template <typename Spec>
   const Spec& workload_as() const {
@@ -45,6 +49,11 @@ struct LoadOptions {
   std::vector<std::string> overrides;       // "a.b.c=value", as --set gives them
   std::vector<std::string> catalog_files;   // --catalog FILE, after the scenario's own `catalog:`
 };
+
+// An error raised after loading that names a key path but no place ("cluster.nodes: 19 nodes of 4
+// GPUs do not fill whole 72-GPU NVLink domains") rebuilt with the place that key was given;
+// other errors are returned unchanged.
+InputError locate_error(const Scenario& s, const InputError& e);
 
 // Loads and validates; every problem is an InputError naming file:line:column and the key path.
 Scenario load_scenario(const std::string& path, const LoadOptions& options = {});
