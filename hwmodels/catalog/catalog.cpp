@@ -162,7 +162,7 @@ StorageTierSpec read_storage_tier(const std::string& id, const YamlNode& n, cons
 
 ModelSpec read_model_spec(const std::string& id, const YamlNode& n, const std::map<std::string, std::string>& src) {
   n.expect_only({"name", "layers", "hidden", "heads", "kv_heads", "head_dim", "ffn_hidden", "vocab", "activation", "norm",
-                 "tied_embeddings", "source", "published_params", "notes"});
+                 "tied_embeddings", "source", "published_params", "published_active_params", "moe", "mla", "notes"});
   ModelSpec m;
   m.id = id;
   m.name = n.find("name") ? n.at("name").as_string() : id;
@@ -191,7 +191,34 @@ ModelSpec read_model_spec(const std::string& id, const YamlNode& n, const std::m
     EntryReader r(n, src, m.sources);
     m.published_params = r.value_node("published_params").as_double();
   }
+  if (n.has("published_active_params")) {
+    EntryReader r(n, src, m.sources);
+    m.published_active_params = r.value_node("published_active_params").as_double();
+  }
+  read_moe_and_mla(n, m);
   return m;
+}
+
+void read_moe_and_mla(const YamlNode& n, ModelSpec& m) {
+  if (auto e = n.find("moe")) {
+    e->expect_only({"experts", "top_k", "shared_experts", "expert_ffn_hidden", "first_dense_layers"});
+    MoeSpec& x = m.moe;
+    x.experts = static_cast<int>(e->at("experts").as_int_in(1, 1 << 16));
+    x.top_k = static_cast<int>(e->at("top_k").as_int_in(1, x.experts));
+    x.shared_experts = e->has("shared_experts") ? static_cast<int>(e->at("shared_experts").as_int_in(0, 1 << 10)) : 0;
+    x.expert_ffn_hidden = static_cast<int>(e->at("expert_ffn_hidden").as_int_in(1, kMaxFfn));
+    x.first_dense_layers =
+        e->has("first_dense_layers") ? static_cast<int>(e->at("first_dense_layers").as_int_in(0, m.layers)) : 0;
+  }
+  if (auto a = n.find("mla")) {
+    a->expect_only({"q_lora_rank", "kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim"});
+    MlaSpec& x = m.mla;
+    x.q_lora_rank = a->has("q_lora_rank") ? static_cast<int>(a->at("q_lora_rank").as_int_in(0, kMaxHidden)) : 0;
+    x.kv_lora_rank = static_cast<int>(a->at("kv_lora_rank").as_int_in(1, kMaxHidden));
+    x.qk_nope_head_dim = static_cast<int>(a->at("qk_nope_head_dim").as_int_in(1, kMaxHeadDim));
+    x.qk_rope_head_dim = static_cast<int>(a->at("qk_rope_head_dim").as_int_in(1, kMaxHeadDim));
+    x.v_head_dim = static_cast<int>(a->at("v_head_dim").as_int_in(1, kMaxHeadDim));
+  }
 }
 
 double GpuSpec::peak_flops(const std::string& dtype) const {

@@ -63,6 +63,19 @@ struct SwitchSpec {
 inline constexpr long long kMaxLayers = 10000, kMaxHidden = 1 << 20, kMaxHeads = 1 << 16, kMaxHeadDim = 1 << 14,
                            kMaxFfn = 1 << 24, kMaxVocab = 1 << 24;
 
+// Mixture-of-experts FFN (0 experts: dense). Layers before `first_dense_layers` keep the dense FFN of
+// `ffn_hidden`; the others route each token to `top_k` of `experts` FFNs of `expert_ffn_hidden`,
+// plus `shared_experts` that every token uses, after a router of hidden x experts.
+struct MoeSpec {
+  int experts = 0, top_k = 0, shared_experts = 0, expert_ffn_hidden = 0, first_dense_layers = 0;
+};
+
+// Multi-head latent attention (DeepSeek-V2/V3): queries and keys/values through low-rank latents;
+// the KV cache holds the kv latent and the rotary key. 0 kv_lora_rank: ordinary attention.
+struct MlaSpec {
+  int q_lora_rank = 0, kv_lora_rank = 0, qk_nope_head_dim = 0, qk_rope_head_dim = 0, v_head_dim = 0;
+};
+
 struct ModelSpec {
   std::string id, name;
   int layers = 0, hidden = 0, heads = 0, kv_heads = 0, ffn_hidden = 0, vocab = 0;
@@ -71,8 +84,15 @@ struct ModelSpec {
   std::string norm;                // layernorm | rmsnorm
   bool tied_embeddings = false;
   double published_params = 0;     // parameter count the paper states
+  double published_active_params = 0;  // MoE: parameters one token uses, as the model card states
+  MoeSpec moe;
+  MlaSpec mla;
   SourceMap sources;
+  bool is_moe() const { return moe.experts > 0; }
 };
+
+// Reads the optional `moe:` and `mla:` mappings of a model entry (catalog or inline) into `m`.
+void read_moe_and_mla(const YamlNode& n, ModelSpec& m);
 
 // A cause of job interruptions and how often one unit of what it strikes fails.
 struct FailureCauseSpec {

@@ -41,10 +41,17 @@ std::string catalog_table(const Catalog& c) {
     s += sources_block(w.sources);
   }
   s += "Models\n";
-  for (const auto& [id, m] : c.models())
-    s += fmt::format("  {:<16} layers {:>3}  hidden {:>5}  heads {:>3}/{:<3} ffn {:>6}  vocab {:>6}  {} params\n", id,
-                     m.layers, m.hidden, m.heads, m.kv_heads, m.ffn_hidden, m.vocab,
-                     m.published_params > 0 ? fmt::format("{:.3g}", m.published_params) : "-");
+  for (const auto& [id, m] : c.models()) {
+    // MoE: the experts' FFN and how many of them a token uses, and the active parameters.
+    const std::string ffn = m.is_moe() ? fmt::format("moe {}x{} top-{}{}", m.moe.experts, m.moe.expert_ffn_hidden,
+                                                     m.moe.top_k, m.moe.shared_experts ? fmt::format("+{}", m.moe.shared_experts) : "")
+                                       : fmt::format("ffn {:>6}", m.ffn_hidden);
+    s += fmt::format("  {:<16} layers {:>3}  hidden {:>5}  heads {:>3}/{:<3} {:<10}  vocab {:>6}  {} params{}{}\n", id,
+                     m.layers, m.hidden, m.heads, m.kv_heads, ffn, m.vocab,
+                     m.published_params > 0 ? fmt::format("{:.3g}", m.published_params) : "-",
+                     m.published_active_params > 0 ? fmt::format(", {:.3g} active", m.published_active_params) : "",
+                     m.mla.kv_lora_rank > 0 ? fmt::format(", MLA kv_lora {}", m.mla.kv_lora_rank) : "");
+  }
   return s;
 }
 
@@ -65,6 +72,17 @@ std::string catalog_json_text(const Catalog& c) {
   for (const auto& [id, m] : c.models())
     j["models"][id] = {{"layers", m.layers}, {"hidden", m.hidden}, {"heads", m.heads}, {"kv_heads", m.kv_heads},
                        {"ffn_hidden", m.ffn_hidden}, {"vocab", m.vocab}, {"published_params", m.published_params}};
+  for (const auto& [id, m] : c.models()) {
+    if (m.is_moe())
+      j["models"][id]["moe"] = {{"experts", m.moe.experts}, {"top_k", m.moe.top_k}, {"shared_experts", m.moe.shared_experts},
+                                {"expert_ffn_hidden", m.moe.expert_ffn_hidden},
+                                {"first_dense_layers", m.moe.first_dense_layers},
+                                {"published_active_params", m.published_active_params}};
+    if (m.mla.kv_lora_rank > 0)
+      j["models"][id]["mla"] = {{"q_lora_rank", m.mla.q_lora_rank}, {"kv_lora_rank", m.mla.kv_lora_rank},
+                                {"qk_nope_head_dim", m.mla.qk_nope_head_dim},
+                                {"qk_rope_head_dim", m.mla.qk_rope_head_dim}, {"v_head_dim", m.mla.v_head_dim}};
+  }
   return j.dump(2) + "\n";
 }
 

@@ -4,7 +4,9 @@
 
 namespace foresight::sim {
 
-hw::ModelSpec resolve_model(const YamlNode& model, const hw::Catalog& catalog) {
+namespace {
+
+hw::ModelSpec lookup(const YamlNode& model, const hw::Catalog& catalog) {
   if (!model.is_scalar()) return parse_inline_model(model);
   const std::string id = model.as_string();
   if (!catalog.has_model(id)) {
@@ -15,9 +17,22 @@ hw::ModelSpec resolve_model(const YamlNode& model, const hw::Catalog& catalog) {
   return catalog.model(id);
 }
 
+}  // namespace
+
+hw::ModelSpec resolve_model(const YamlNode& model, const hw::Catalog& catalog) {
+  hw::ModelSpec m = lookup(model, catalog);
+  // The catalog counts MoE and latent-attention models (param_counts.cpp); simulating them needs
+  // expert parallelism, routed all-to-alls and grouped GEMMs that the workloads do not have yet.
+  if (m.is_moe() || m.mla.kv_lora_rank > 0)
+    model.fail(fmt::format("{} is a {} model: `foresight catalog` gives its parameter counts, but training and "
+                           "serving simulate dense models only so far", m.id,
+                           m.is_moe() ? "mixture-of-experts" : "latent-attention"));
+  return m;
+}
+
 hw::ModelSpec parse_inline_model(const YamlNode& m) {
   m.expect_only({"id", "name", "layers", "hidden", "heads", "kv_heads", "head_dim", "ffn_hidden", "vocab", "activation", "norm",
-                 "tied_embeddings", "published_params"});
+                 "tied_embeddings", "published_params", "published_active_params", "moe", "mla"});
   hw::ModelSpec s;
   s.id = m.has("id") ? m.at("id").as_string() : "inline";
   s.name = m.has("name") ? m.at("name").as_string() : s.id;
@@ -32,6 +47,8 @@ hw::ModelSpec parse_inline_model(const YamlNode& m) {
   s.norm = m.has("norm") ? m.at("norm").as_choice({"layernorm", "rmsnorm"}) : "layernorm";
   s.tied_embeddings = m.has("tied_embeddings") ? m.at("tied_embeddings").as_bool() : false;
   s.published_params = m.has("published_params") ? m.at("published_params").as_double() : 0.0;
+  s.published_active_params = m.has("published_active_params") ? m.at("published_active_params").as_double() : 0.0;
+  hw::read_moe_and_mla(m, s);
   if (s.head_dim == 0 && s.hidden % s.heads != 0)
     m.at("heads").fail(fmt::format("model.hidden ({}) is not divisible by model.heads ({})", s.hidden, s.heads));
   if (s.heads % s.kv_heads != 0)

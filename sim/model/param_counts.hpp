@@ -1,6 +1,7 @@
 #pragma once
-// Closed-form parameter counts of a dense decoder-only transformer, shared by training (memory,
-// FLOPs) and serving (weights per GPU).
+// Closed-form parameter counts of a decoder-only transformer, shared by training (memory, FLOPs) and
+// serving (weights per GPU). Mixture-of-experts and latent-attention models are counted too (total
+// and active); the workloads simulate dense models only so far.
 #include "hwmodels/catalog/catalog.hpp"
 
 namespace foresight::sim {
@@ -13,6 +14,7 @@ struct ParamCounts {
   double final_norm = 0;
   double total = 0;
   double matmul = 0;        // GEMM weights that every token multiplies: layers*layer_matmul + V*h (logits)
+  double active = 0;        // parameters one token uses (MoE: top_k + shared experts); dense: total
 };
 
 ParamCounts count_params(const hw::ModelSpec& m);

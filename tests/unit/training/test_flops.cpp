@@ -79,3 +79,32 @@ TEST_CASE("parameter counts match the published sizes of catalog models", "[trai
     CHECK(std::fabs(count_params(m).total + positions - m.published_params) <= unit);
   }
 }
+
+TEST_CASE("mixture-of-experts counts: total and active parameters match the published sizes", "[training][flops][moe]") {
+  // Same rule as above (one unit of the last printed digit: "37B" is 37.55B counting both embedding
+  // tables, "3.3B" is 3.35B). Active parameters are what one token uses: embeddings, attention, the
+  // router, top_k routed and the shared experts, and the first dense layers.
+  const auto& cat = hw::Catalog::builtin();
+  auto within_last_digit = [](double counted, double published) {
+    double unit = 1;
+    while (std::fmod(published, unit * 10) < 0.5 && unit < published) unit *= 10;
+    return std::fabs(counted - published) <= unit;
+  };
+  for (const char* id : {"deepseek-v3", "qwen3-235b-a22b", "qwen3-30b-a3b", "mixtral-8x7b", "mixtral-8x22b"}) {
+    INFO(id);
+    const auto& m = cat.model(id);
+    REQUIRE(m.is_moe());
+    const ParamCounts c = count_params(m);
+    CHECK(within_last_digit(c.total, m.published_params));
+    CHECK(within_last_digit(c.active, m.published_active_params));
+    CHECK(c.active < c.total);
+  }
+  // A dense model's active count is its total.
+  const ParamCounts dense = count_params(cat.model("llama3-70b"));
+  CHECK(dense.active == dense.total);
+  // Closed form for one MoE layer stack, by hand: Mixtral 8x7B's experts are 3*h*f each, 8 per layer.
+  const auto& mx = cat.model("mixtral-8x7b");
+  const ParamCounts c = count_params(mx);
+  const double expert = 3.0 * 4096 * 14336;
+  CHECK(c.total - c.active == Approx(32 * 6 * expert));  // 6 experts a token does not use, in 32 layers
+}
