@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -148,25 +149,6 @@ static InputError parse_error(const std::string& file, const YAML::Exception& e)
   return InputError(SourceLocation{file, e.mark.line + 1, e.mark.column + 1}, "", "YAML syntax error: " + e.msg);
 }
 
-// yaml-cpp keeps the first of two equal keys and ignores the rest; a scenario that says `nodes: 1`
-// and later `nodes: 4` must not silently run one node.
-static void reject_duplicate_keys(const YAML::Node& n, const std::string& name) {
-  if (n.IsMap()) {
-    std::map<std::string, YAML::Mark> seen;
-    for (auto it = n.begin(); it != n.end(); ++it) {
-      if (it->first.IsScalar()) {
-        const auto [pos, fresh] = seen.emplace(it->first.Scalar(), it->first.Mark());
-        if (!fresh)
-          throw InputError(SourceLocation{name, it->first.Mark().line + 1, it->first.Mark().column + 1}, "",
-                           fmt::format("duplicate key '{}' (first at line {})", it->first.Scalar(), pos->second.line + 1));
-      }
-      reject_duplicate_keys(it->second, name);
-    }
-  } else if (n.IsSequence()) {
-    for (const auto& item : n) reject_duplicate_keys(item, name);
-  }
-}
-
 namespace {
 
 // Where each document of a stream starts; nothing else is kept.
@@ -189,34 +171,60 @@ class DocumentStarts : public YAML::EventHandler {
 // yaml-cpp 0.7 accepts a quoted scalar that is never closed (`name: "x` to the end of the file) and
 // the run then fails far from the mistake ("'cluster': missing required key"). Every quoted scalar
 // must end with its quote: '"' closes unless escaped by a backslash, '\'' unless doubled.
-static void reject_unterminated_quotes(const YAML::Node& n, const std::string& text, const std::string& name) {
-  if (n.IsScalar()) {
-    const int pos = n.Mark().pos;
-    if (pos < 0 || static_cast<size_t>(pos) >= text.size()) return;
-    const char q = text[static_cast<size_t>(pos)];
-    if (q != '"' && q != '\'') return;
-    for (size_t i = static_cast<size_t>(pos) + 1; i < text.size(); ++i) {
-      if (q == '"' && text[i] == '\\') {
+static void reject_unterminated_quote(const YAML::Node& n, const std::string& text, const std::string& name) {
+  const int pos = n.Mark().pos;
+  if (pos < 0 || static_cast<size_t>(pos) >= text.size()) return;
+  const char q = text[static_cast<size_t>(pos)];
+  if (q != '"' && q != '\'') return;
+  for (size_t i = static_cast<size_t>(pos) + 1; i < text.size(); ++i) {
+    if (q == '"' && text[i] == '\\') {
+      ++i;
+    } else if (text[i] == q) {
+      if (q == '\'' && i + 1 < text.size() && text[i + 1] == '\'') {
         ++i;
-      } else if (text[i] == q) {
-        if (q == '\'' && i + 1 < text.size() && text[i + 1] == '\'') {
-          ++i;
-        } else {
-          return;
-        }
+      } else {
+        return;
       }
     }
-    throw InputError(SourceLocation{name, n.Mark().line + 1, n.Mark().column + 1}, "",
-                     std::string("YAML syntax error: the quoted string starting here is never closed (") + q + ")");
   }
-  if (n.IsMap()) {
-    for (auto it = n.begin(); it != n.end(); ++it) {
-      reject_unterminated_quotes(it->first, text, name);
-      reject_unterminated_quotes(it->second, text, name);
+  throw InputError(SourceLocation{name, n.Mark().line + 1, n.Mark().column + 1}, "",
+                   std::string("YAML syntax error: the quoted string starting here is never closed (") + q + ")");
+}
+
+// One walk over the document checks what yaml-cpp lets through: duplicate keys (it keeps the first,
+// so `nodes: 1` then `nodes: 4` would silently run one node) and unterminated quotes. Aliases make
+// the document a graph: one that contains itself (`&a {x: *a}`, found by tests/fuzz) would send
+// every later walk round forever, and aliases of aliases can expand exponentially; both are refused.
+static void check_document(const YAML::Node& root, const std::string& text, const std::string& name) {
+  constexpr size_t kMaxNodes = 1'000'000;  // a scenario has hundreds
+  size_t visited = 0;
+  std::vector<YAML::Node> path;
+  std::function<void(const YAML::Node&)> walk = [&](const YAML::Node& n) {
+    const SourceLocation here{name, n.Mark().line + 1, n.Mark().column + 1};
+    for (const auto& p : path)
+      if (p.is(n)) throw InputError(here, "", "an alias that contains itself (a YAML cycle)");
+    if (++visited > kMaxNodes)
+      throw InputError(here, "", fmt::format("the document expands to more than {} nodes through aliases", kMaxNodes));
+    if (n.IsScalar()) return reject_unterminated_quote(n, text, name);
+    path.push_back(n);
+    if (n.IsMap()) {
+      std::map<std::string, YAML::Mark> seen;
+      for (auto it = n.begin(); it != n.end(); ++it) {
+        if (it->first.IsScalar()) {
+          const auto [pos, fresh] = seen.emplace(it->first.Scalar(), it->first.Mark());
+          if (!fresh)
+            throw InputError(SourceLocation{name, it->first.Mark().line + 1, it->first.Mark().column + 1}, "",
+                             fmt::format("duplicate key '{}' (first at line {})", it->first.Scalar(), pos->second.line + 1));
+        }
+        walk(it->first);
+        walk(it->second);
+      }
+    } else if (n.IsSequence()) {
+      for (const auto& item : n) walk(item);
     }
-  } else if (n.IsSequence()) {
-    for (const auto& item : n) reject_unterminated_quotes(item, text, name);
-  }
+    path.pop_back();
+  };
+  walk(root);
 }
 
 YAML::Node load_yaml_string(const std::string& text, const std::string& name) {
@@ -239,8 +247,7 @@ YAML::Node load_yaml_string(const std::string& text, const std::string& name) {
                        "a second YAML document ('---'); a scenario is one document");
     }
     YAML::Node root = starts.marks.empty() ? YAML::Node() : YAML::Load(text);
-    reject_unterminated_quotes(root, text, name);
-    reject_duplicate_keys(root, name);
+    check_document(root, text, name);
     return root;
   } catch (const YAML::Exception& e) {
     throw parse_error(name, e);
