@@ -13,7 +13,7 @@ struct MemoryBudget {
 
 // The budget in force: the innermost ScopedMemoryBudget, else FORESIGHT_MAX_MEMORY (a size such as
 // "8GiB"), else 80 % of MemAvailable in /proc/meminfo (the rest is for what estimates leave out),
-// else 16 GiB where /proc/meminfo cannot be read.
+// else 16 GiB where /proc/meminfo cannot be read (a guess that fits the 24 GiB build and CI machines).
 MemoryBudget memory_budget();
 
 // Sets the budget for the current thread while alive (a run's --max-memory / max_memory=); `text`

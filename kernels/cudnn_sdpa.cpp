@@ -4,8 +4,8 @@
 // emits for sdpa with stats):
 //   S = Q K^T -> S * scale -> [causal: select(row >= col, S, lowest)] -> softmax with stats
 //   (max, sub, exp, sum, log, add -> Stats; div -> P) -> O = P V
-// Intermediate tensors are virtual (fp32; P carries the F16x16 reordering the flash engines expect),
-// so cuDNN fuses the whole chain into one kernel.
+// Intermediate tensors are virtual (fp32, except P, which enters the second matmul in the storage
+// type), so cuDNN fuses the whole chain into one kernel.
 #include "kernels/cudnn_sdpa.hpp"
 
 #include <cmath>
@@ -83,7 +83,7 @@ struct GraphBuilder {
   int64_t next_virtual = kVirtual;
 
   Desc& tensor(int64_t uid, cudnnDataType_t type, std::vector<int64_t> dims, std::vector<int64_t> strides,
-               bool is_virtual, bool by_value = false, bool reorder_f16x16 = false) {
+               bool is_virtual, bool by_value = false) {
     auto d = std::make_unique<Desc>(CUDNN_BACKEND_TENSOR_DESCRIPTOR);
     const int64_t align = 16;
     d->set(CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, &type)
@@ -93,17 +93,12 @@ struct GraphBuilder {
         .set(CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_TYPE_INT64, &align)
         .set(CUDNN_ATTR_TENSOR_IS_VIRTUAL, CUDNN_TYPE_BOOLEAN, &is_virtual);
     if (by_value) d->set(CUDNN_ATTR_TENSOR_IS_BY_VALUE, CUDNN_TYPE_BOOLEAN, &by_value);
-    if (reorder_f16x16) {
-      const cudnnBackendTensorReordering_t r = CUDNN_TENSOR_REORDERING_F16x16;
-      d->set(CUDNN_ATTR_TENSOR_REORDERING_MODE, CUDNN_TYPE_TENSOR_REORDERING_MODE, &r);
-    }
     d->finalize();
     keep.push_back(std::move(d));
     return *keep.back();
   }
-  Desc& virt(cudnnDataType_t type, const std::vector<int64_t>& dims, const std::vector<int64_t>& strides,
-             bool reorder_f16x16 = false) {
-    return tensor(next_virtual++, type, dims, strides, true, false, reorder_f16x16);
+  Desc& virt(cudnnDataType_t type, const std::vector<int64_t>& dims, const std::vector<int64_t>& strides) {
+    return tensor(next_virtual++, type, dims, strides, true);
   }
   void add_op(DescPtr op) {
     op->finalize();
@@ -182,114 +177,108 @@ CudnnSdpa::Plan& CudnnSdpa::plan_for(const AttentionParams& p) {
   if (p.kv_heads <= 0 || p.heads % p.kv_heads) throw KernelError("cudnn-sdpa: kv_heads must divide heads");
   if (p.causal && p.seq_q != p.seq_kv) throw UnsupportedError("cudnn-sdpa: causal masking needs seq_q == seq_kv here");
 
-  std::unique_ptr<Plan> plan;
+  auto plan = std::make_unique<Plan>();
   std::string diag;
-  for (const bool reorder_p : {false, true}) {
-    if (plan && plan->plan) break;
-    diag += reorder_p ? "; P reordered F16x16" : "; P plain";
-    plan = std::make_unique<Plan>();
-    GraphBuilder g{plan->keep, {}};
-    const int64_t b = p.batch, h = p.heads, hk = p.kv_heads, sq = p.seq_q, sk = p.seq_kv, d = p.head_dim;
-    const cudnnDataType_t io = dnn_type(p.dtype), f32 = CUDNN_DATA_FLOAT;
-    // Logical [batch, heads, seq, dim] views of the BSHD buffers.
-    Desc& q = g.tensor(kQ, io, {b, h, sq, d}, {sq * h * d, d, h * d, 1}, false);
-    Desc& kt = g.tensor(kK, io, {b, hk, d, sk}, {sk * hk * d, d, 1, hk * d}, false);  // K^T
-    Desc& v = g.tensor(kV, io, {b, hk, sk, d}, {sk * hk * d, d, hk * d, 1}, false);
-    Desc& o = g.tensor(kO, io, {b, h, sq, d}, {sq * h * d, d, h * d, 1}, false);
-    Desc& stats = g.tensor(kStats, f32, {b, h, sq, 1}, {h * sq, sq, 1, 1}, false);
-    Desc& scale_t = g.tensor(kScale, f32, {1, 1, 1, 1}, {1, 1, 1, 1}, false, true);
-    const std::vector<int64_t> s_dims{b, h, sq, sk}, s_str{h * sq * sk, sq * sk, sk, 1};
-    const std::vector<int64_t> r_dims{b, h, sq, 1}, r_str{h * sq, sq, 1, 1};
+  GraphBuilder g{plan->keep, {}};
+  const int64_t b = p.batch, h = p.heads, hk = p.kv_heads, sq = p.seq_q, sk = p.seq_kv, d = p.head_dim;
+  const cudnnDataType_t io = dnn_type(p.dtype), f32 = CUDNN_DATA_FLOAT;
+  // Logical [batch, heads, seq, dim] views of the BSHD buffers.
+  Desc& q = g.tensor(kQ, io, {b, h, sq, d}, {sq * h * d, d, h * d, 1}, false);
+  Desc& kt = g.tensor(kK, io, {b, hk, d, sk}, {sk * hk * d, d, 1, hk * d}, false);  // K^T
+  Desc& v = g.tensor(kV, io, {b, hk, sk, d}, {sk * hk * d, d, hk * d, 1}, false);
+  Desc& o = g.tensor(kO, io, {b, h, sq, d}, {sq * h * d, d, h * d, 1}, false);
+  Desc& stats = g.tensor(kStats, f32, {b, h, sq, 1}, {h * sq, sq, 1, 1}, false);
+  Desc& scale_t = g.tensor(kScale, f32, {1, 1, 1, 1}, {1, 1, 1, 1}, false, true);
+  const std::vector<int64_t> s_dims{b, h, sq, sk}, s_str{h * sq * sk, sq * sk, sk, 1};
+  const std::vector<int64_t> r_dims{b, h, sq, 1}, r_str{h * sq, sq, 1, 1};
 
-    Desc& s = g.virt(f32, s_dims, s_str);
-    g.matmul(q, kt, s);
-    Desc& s_scaled = g.virt(f32, s_dims, s_str);
-    g.pointwise(CUDNN_POINTWISE_MUL, f32, s, &scale_t, s_scaled);
-    Desc* logits = &s_scaled;
-    if (p.causal) {
-      Desc& lowest = g.tensor(kLowest, f32, {1, 1, 1, 1}, {1, 1, 1, 1}, false, true);
-      // Row and column indices as fp32, the form the fused engines match (int32 indices were one
-      // difference between our first graph and the ones cuDNN's flash engines accept).
-      Desc& row = g.virt(f32, s_dims, s_str);
-      Desc& col = g.virt(f32, s_dims, s_str);
-      Desc& keep_mask = g.virt(CUDNN_DATA_BOOLEAN, s_dims, s_str);
-      Desc& masked = g.virt(f32, s_dims, s_str);
-      g.pointwise(CUDNN_POINTWISE_GEN_INDEX, f32, s_scaled, nullptr, row, nullptr, 2);
-      g.pointwise(CUDNN_POINTWISE_GEN_INDEX, f32, s_scaled, nullptr, col, nullptr, 3);
-      g.pointwise(CUDNN_POINTWISE_CMP_GE, CUDNN_DATA_BOOLEAN, row, &col, keep_mask);
-      // y = mask ? x : b
-      g.pointwise(CUDNN_POINTWISE_BINARY_SELECT, f32, s_scaled, &lowest, masked, &keep_mask);
-      logits = &masked;
-    }
-    Desc& mx = g.virt(f32, r_dims, r_str);
-    g.reduction(CUDNN_REDUCE_TENSOR_MAX, *logits, mx);
-    Desc& centered = g.virt(f32, s_dims, s_str);
-    g.pointwise(CUDNN_POINTWISE_SUB, f32, *logits, &mx, centered);
-    Desc& ex = g.virt(f32, s_dims, s_str);
-    g.pointwise(CUDNN_POINTWISE_EXP, f32, centered, nullptr, ex);
-    Desc& sum = g.virt(f32, r_dims, r_str);
-    g.reduction(CUDNN_REDUCE_TENSOR_ADD, ex, sum);
-    Desc& log_sum = g.virt(f32, r_dims, r_str);
-    g.pointwise(CUDNN_POINTWISE_LOG, f32, sum, nullptr, log_sum);
-    g.pointwise(CUDNN_POINTWISE_ADD, f32, mx, &log_sum, stats);
-    // P enters the second matmul in the storage type of V: cuDNN 9.19's flash engines require both
-    // matmul operands of one type (its log on the first H200 run: "A and B need to have the same
-    // datatype"), and fp32 I/O only on Ampere. Tried with and without the F16x16 reordering mark
-    // that cuDNN 8.9-era graphs put on P.
-    Desc& prob = g.virt(io, s_dims, s_str, reorder_p);
-    g.pointwise(CUDNN_POINTWISE_DIV, f32, ex, &sum, prob);
-    g.matmul(prob, v, o);
-
-    auto graph = std::make_unique<Desc>(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR);
-    cudnnHandle_t handle = static_cast<cudnnHandle_t>(handle_);
-    graph->set(CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR, g.ops.data(), static_cast<int64_t>(g.ops.size()))
-        .set(CUDNN_ATTR_OPERATIONGRAPH_HANDLE, CUDNN_TYPE_HANDLE, &handle)
-        .finalize();
-
-    // Heuristic mode A first, then the fallback list: on the first GPU run (H200, cuDNN 9.19) mode A
-    // left this graph without a finalised plan, and the message below says what each mode offered.
-    for (const cudnnBackendHeurMode_t mode : {CUDNN_HEUR_MODE_A, CUDNN_HEUR_MODE_FALLBACK}) {
-      if (plan->plan) break;
-      auto heur = std::make_unique<Desc>(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR);
-      heur->set_desc(CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, *graph).set(CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, &mode);
-      const std::string mode_name = mode == CUDNN_HEUR_MODE_A ? "mode A" : "fallback";
-      try {
-        heur->finalize();
-      } catch (const KernelError& e) {
-        diag += "; " + mode_name + ": " + e.what();
-        continue;
-      }
-      int64_t n_cfg = 0;
-      FS_DNN(cudnnBackendGetAttribute(heur->get(), CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, &n_cfg,
-                                      nullptr));
-      std::vector<DescPtr> cfgs;
-      std::vector<cudnnBackendDescriptor_t> raw_cfgs;
-      for (int64_t i = 0; i < n_cfg; ++i) {
-        cfgs.push_back(std::make_unique<Desc>(CUDNN_BACKEND_ENGINECFG_DESCRIPTOR));
-        raw_cfgs.push_back(cfgs.back()->get());
-      }
-      int64_t got = 0;
-      if (n_cfg > 0)
-        FS_DNN(cudnnBackendGetAttribute(heur->get(), CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR, n_cfg,
-                                        &got, raw_cfgs.data()));
-      diag += "; " + mode_name + ": " + std::to_string(got) + " of " + std::to_string(n_cfg) + " configurations";
-      // Take the first configuration, in heuristic order, that finalises into a plan.
-      for (int64_t i = 0; i < got && !plan->plan; ++i) {
-        try {
-          auto ep = std::make_unique<Desc>(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR);
-          ep->set(CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, &handle)
-              .set_desc(CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, *cfgs[static_cast<std::size_t>(i)]);
-          ep->finalize();
-          plan->plan = std::move(ep);
-        } catch (const KernelError& e) {
-          if (i == 0) diag += std::string(" (first refused: ") + e.what() + ")";
-        }
-      }
-      for (auto& c : cfgs) plan->keep.push_back(std::move(c));
-      plan->keep.push_back(std::move(heur));
-    }
-    plan->keep.push_back(std::move(graph));
+  Desc& s = g.virt(f32, s_dims, s_str);
+  g.matmul(q, kt, s);
+  Desc& s_scaled = g.virt(f32, s_dims, s_str);
+  g.pointwise(CUDNN_POINTWISE_MUL, f32, s, &scale_t, s_scaled);
+  Desc* logits = &s_scaled;
+  if (p.causal) {
+    Desc& lowest = g.tensor(kLowest, f32, {1, 1, 1, 1}, {1, 1, 1, 1}, false, true);
+    // Row and column indices as fp32, as cuDNN 8.9-era fused-attention graphs build them and as the
+    // graph that ran on the H200 has them.
+    Desc& row = g.virt(f32, s_dims, s_str);
+    Desc& col = g.virt(f32, s_dims, s_str);
+    Desc& keep_mask = g.virt(CUDNN_DATA_BOOLEAN, s_dims, s_str);
+    Desc& masked = g.virt(f32, s_dims, s_str);
+    g.pointwise(CUDNN_POINTWISE_GEN_INDEX, f32, s_scaled, nullptr, row, nullptr, 2);
+    g.pointwise(CUDNN_POINTWISE_GEN_INDEX, f32, s_scaled, nullptr, col, nullptr, 3);
+    g.pointwise(CUDNN_POINTWISE_CMP_GE, CUDNN_DATA_BOOLEAN, row, &col, keep_mask);
+    // y = mask ? x : b
+    g.pointwise(CUDNN_POINTWISE_BINARY_SELECT, f32, s_scaled, &lowest, masked, &keep_mask);
+    logits = &masked;
   }
+  Desc& mx = g.virt(f32, r_dims, r_str);
+  g.reduction(CUDNN_REDUCE_TENSOR_MAX, *logits, mx);
+  Desc& centered = g.virt(f32, s_dims, s_str);
+  g.pointwise(CUDNN_POINTWISE_SUB, f32, *logits, &mx, centered);
+  Desc& ex = g.virt(f32, s_dims, s_str);
+  g.pointwise(CUDNN_POINTWISE_EXP, f32, centered, nullptr, ex);
+  Desc& sum = g.virt(f32, r_dims, r_str);
+  g.reduction(CUDNN_REDUCE_TENSOR_ADD, ex, sum);
+  Desc& log_sum = g.virt(f32, r_dims, r_str);
+  g.pointwise(CUDNN_POINTWISE_LOG, f32, sum, nullptr, log_sum);
+  g.pointwise(CUDNN_POINTWISE_ADD, f32, mx, &log_sum, stats);
+  // P enters the second matmul in the storage type of V: cuDNN 9.19's flash engines require both
+  // matmul operands of one type (its log on the first H200 run: "A and B need to have the same
+  // datatype"), and fp32 I/O only on Ampere.
+  Desc& prob = g.virt(io, s_dims, s_str);
+  g.pointwise(CUDNN_POINTWISE_DIV, f32, ex, &sum, prob);
+  g.matmul(prob, v, o);
+
+  auto graph = std::make_unique<Desc>(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR);
+  cudnnHandle_t handle = static_cast<cudnnHandle_t>(handle_);
+  graph->set(CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR, g.ops.data(), static_cast<int64_t>(g.ops.size()))
+      .set(CUDNN_ATTR_OPERATIONGRAPH_HANDLE, CUDNN_TYPE_HANDLE, &handle)
+      .finalize();
+
+  // Heuristic mode A first (it gave the plan on the H200, cuDNN 9.19), then the fallback list; when
+  // neither finalises, the message says what each mode offered (how the first graph was debugged).
+  for (const cudnnBackendHeurMode_t mode : {CUDNN_HEUR_MODE_A, CUDNN_HEUR_MODE_FALLBACK}) {
+    if (plan->plan) break;
+    auto heur = std::make_unique<Desc>(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR);
+    heur->set_desc(CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, *graph).set(CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, &mode);
+    const std::string mode_name = mode == CUDNN_HEUR_MODE_A ? "mode A" : "fallback";
+    try {
+      heur->finalize();
+    } catch (const KernelError& e) {
+      diag += "; " + mode_name + ": " + e.what();
+      continue;
+    }
+    int64_t n_cfg = 0;
+    FS_DNN(cudnnBackendGetAttribute(heur->get(), CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, &n_cfg,
+                                    nullptr));
+    std::vector<DescPtr> cfgs;
+    std::vector<cudnnBackendDescriptor_t> raw_cfgs;
+    for (int64_t i = 0; i < n_cfg; ++i) {
+      cfgs.push_back(std::make_unique<Desc>(CUDNN_BACKEND_ENGINECFG_DESCRIPTOR));
+      raw_cfgs.push_back(cfgs.back()->get());
+    }
+    int64_t got = 0;
+    if (n_cfg > 0)
+      FS_DNN(cudnnBackendGetAttribute(heur->get(), CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR, n_cfg,
+                                      &got, raw_cfgs.data()));
+    diag += "; " + mode_name + ": " + std::to_string(got) + " of " + std::to_string(n_cfg) + " configurations";
+    // Take the first configuration, in heuristic order, that finalises into a plan.
+    for (int64_t i = 0; i < got && !plan->plan; ++i) {
+      try {
+        auto ep = std::make_unique<Desc>(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR);
+        ep->set(CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, &handle)
+            .set_desc(CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, *cfgs[static_cast<std::size_t>(i)]);
+        ep->finalize();
+        plan->plan = std::move(ep);
+      } catch (const KernelError& e) {
+        if (i == 0) diag += std::string(" (first refused: ") + e.what() + ")";
+      }
+    }
+    for (auto& c : cfgs) plan->keep.push_back(std::move(c));
+    plan->keep.push_back(std::move(heur));
+  }
+  plan->keep.push_back(std::move(graph));
   if (!plan->plan) throw UnsupportedError("cudnn-sdpa: no engine configuration finalised" + diag);
   int64_t ws_count = 0;
   FS_DNN(cudnnBackendGetAttribute(plan->plan->get(), CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE, CUDNN_TYPE_INT64, 1,

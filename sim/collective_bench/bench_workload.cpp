@@ -29,10 +29,11 @@ struct BenchOutcome : WorkloadResult {
 
 // Wall time before it is spent: an all-to-all puts every pair of ranks on the fabric at once, and
 // SimGrid's max-min sharing over that many concurrent flows grows far faster than their number
-// (one 1 MiB all-to-all here: 128 ranks 0.18 s, 256 ranks 12 s, 512 ranks 210 s). Past 256 ranks
+// (one 1 MiB all-to-all on the 2-core build machine: 128 ranks 0.18 s, 256 ranks 12 s, 512 ranks
+// 210 s). Past 256 ranks
 // flow fidelity is refused with what to change; the analytical model prices 4,096 ranks in seconds.
 // Memory likewise: about 100 B per point-to-point transfer of a plan (2,048 ranks, 4.2 M transfers:
-// 334 MB peak), against the run's budget.
+// 334 MB peak RSS, i.e. 80 B, rounded up), against the run's budget.
 void check_flow_work(const Session& session, const CollectiveBenchSpec& spec) {
   constexpr double kMaxConcurrentFlows = 256.0 * 255.0, kBytesPerTransfer = 100;
   if (std::find(spec.ops.begin(), spec.ops.end(), CollectiveOp::all_to_all) == spec.ops.end()) return;

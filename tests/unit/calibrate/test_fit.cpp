@@ -325,10 +325,11 @@ TEST_CASE("decode attention is kept as a measured grid: a parallelism-bound kern
   CHECK(t.axes == std::vector<std::string>{"batch", "context"});
   CHECK(t.values[0].size() == batches.size());
   CHECK(t.values[1].size() == contexts.size());
-  // Interior cells predicted from half the grid: the law is piecewise linear in context and flat in
-  // batch up to 4 waves, so multilinear interpolation in log space stays within 25 % of it.
+  // Interior cells predicted from half the grid: the law is linear in context and a staircase in
+  // batch (waves), which log-multilinear interpolation follows to about 10 % (9.7 % when written);
+  // 15 % fails if the table stops interpolating or falls back to a bytes curve (the 120 % kind).
   CHECK(t.held_out.points > 0);
-  CHECK(t.held_out.mape < 0.25);
+  CHECK(t.held_out.mape < 0.15);
   // The cost model answers from the table: exact at measured cells, not flagged.
   hw::CalibratedCostModel model(p, 989e12, 4.8e12);
   const std::vector<int64_t> ctx(16, 2048);
