@@ -201,7 +201,8 @@ ModelSpec read_model_spec(const std::string& id, const YamlNode& n, const std::m
 
 void read_moe_and_mla(const YamlNode& n, ModelSpec& m) {
   if (auto e = n.find("moe")) {
-    e->expect_only({"experts", "top_k", "shared_experts", "expert_ffn_hidden", "first_dense_layers"});
+    e->expect_only({"experts", "top_k", "shared_experts", "expert_ffn_hidden", "first_dense_layers", "expert_groups",
+                    "top_groups", "router"});
     MoeSpec& x = m.moe;
     x.experts = static_cast<int>(e->at("experts").as_int_in(1, 1 << 16));
     x.top_k = static_cast<int>(e->at("top_k").as_int_in(1, x.experts));
@@ -209,6 +210,28 @@ void read_moe_and_mla(const YamlNode& n, ModelSpec& m) {
     x.expert_ffn_hidden = static_cast<int>(e->at("expert_ffn_hidden").as_int_in(1, kMaxFfn));
     x.first_dense_layers =
         e->has("first_dense_layers") ? static_cast<int>(e->at("first_dense_layers").as_int_in(0, m.layers)) : 0;
+    if (auto g = e->find("expert_groups")) {
+      x.expert_groups = static_cast<int>(g->as_int_in(1, x.experts));
+      if (x.experts % x.expert_groups != 0)
+        g->fail(fmt::format("moe.experts = {} is not divisible by expert_groups = {}", x.experts, x.expert_groups));
+      x.top_groups = static_cast<int>(e->at("top_groups").as_int_in(1, x.expert_groups));
+      if (x.top_groups * (x.experts / x.expert_groups) < x.top_k)
+        e->at("top_groups").fail(fmt::format("top_groups = {} groups of {} experts cannot hold top_k = {} experts",
+                                             x.top_groups, x.experts / x.expert_groups, x.top_k));
+    } else if (auto tg = e->find("top_groups")) {
+      tg->fail("top_groups needs expert_groups");
+    }
+    if (auto r = e->find("router")) {
+      r->expect_only({"capacity_factor", "drop_tokens"});
+      if (auto c = r->find("capacity_factor")) {
+        x.router.capacity_factor = c->as_double();
+        if (!(x.router.capacity_factor >= 1.0 && x.router.capacity_factor <= 64.0))
+          c->fail("must be between 1 and 64 (a capacity below the fair share drops tokens of a perfectly balanced router)");
+      }
+      if (auto d = r->find("drop_tokens")) x.router.drop_tokens = d->as_bool();
+      if (x.router.drop_tokens && x.router.capacity_factor <= 0)
+        r->fail("drop_tokens: true needs a capacity_factor");
+    }
   }
   if (auto a = n.find("mla")) {
     a->expect_only({"q_lora_rank", "kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim"});

@@ -66,8 +66,19 @@ inline constexpr long long kMaxLayers = 10000, kMaxHidden = 1 << 20, kMaxHeads =
 // Mixture-of-experts FFN (0 experts: dense). Layers before `first_dense_layers` keep the dense FFN of
 // `ffn_hidden`; the others route each token to `top_k` of `experts` FFNs of `expert_ffn_hidden`,
 // plus `shared_experts` that every token uses, after a router of hidden x experts.
+// Token dropping: with drop_tokens an expert keeps at most capacity_factor x (its fair share of the
+// assignments); without it (dropless, Megatron-core's and DeepSeek's default) every token is kept.
+struct RouterSpec {
+  double capacity_factor = 0;
+  bool drop_tokens = false;
+};
+
+// Group-limited routing (DeepSeek-V3's n_group/topk_group): experts form expert_groups equal groups
+// and each token picks its top_k experts inside its top_groups best groups (0: no limit).
 struct MoeSpec {
   int experts = 0, top_k = 0, shared_experts = 0, expert_ffn_hidden = 0, first_dense_layers = 0;
+  int expert_groups = 0, top_groups = 0;
+  RouterSpec router;
 };
 
 // Multi-head latent attention (DeepSeek-V2/V3): queries and keys/values through low-rank latents;

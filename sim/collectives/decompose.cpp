@@ -24,6 +24,9 @@ std::vector<Algorithm> applicable_algorithms(const CollectiveRequest& req, const
     case CollectiveOp::broadcast:
     case CollectiveOp::reduce: return {Algorithm::ring};
     case CollectiveOp::all_to_all:
+      // DeepEP's hierarchical dispatch needs the token fan-out and nodes of equal size.
+      if (req.fan_out_nodes > 0 && uniform) return {Algorithm::hierarchical};
+      return {Algorithm::direct};
     case CollectiveOp::send_recv: return {Algorithm::direct};
   }
   return {};
@@ -43,7 +46,9 @@ CollectivePlan decompose(const CollectiveRequest& req, Algorithm algorithm, Prot
     case Algorithm::ring: plan = ring_plan(b); break;
     case Algorithm::tree: plan = tree_plan(b); break;
     case Algorithm::nvls: plan = nvls_plan(b); break;
-    case Algorithm::hierarchical: plan = hierarchical_plan(b); break;
+    case Algorithm::hierarchical:
+      plan = req.op == CollectiveOp::all_to_all ? expert_all_to_all_plan(b) : hierarchical_plan(b);
+      break;
     case Algorithm::direct: plan = direct_plan(b); break;
   }
   if (!plan.phases.empty()) plan.phases.front().latency_s += params.launch_overhead;

@@ -53,5 +53,6 @@ CollectivePlan tree_plan(const PlanBuilder& b);
 CollectivePlan nvls_plan(const PlanBuilder& b);
 CollectivePlan hierarchical_plan(const PlanBuilder& b);
 CollectivePlan direct_plan(const PlanBuilder& b);
+CollectivePlan expert_all_to_all_plan(const PlanBuilder& b);  // expert_all_to_all.cpp
 
 }  // namespace foresight::sim

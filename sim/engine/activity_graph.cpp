@@ -18,12 +18,15 @@ uint64_t hash_request(const CollectiveRequest& r) {
   for (int g : r.ranks) mix(static_cast<uint64_t>(static_cast<uint32_t>(g)));
   mix(std::hash<std::string>()(r.algorithm));
   mix(std::hash<std::string>()(r.protocol));
+  mix(std::hash<double>()(r.fan_out_nodes));
+  mix(std::hash<double>()(r.fan_out_ranks_per_node));
   return h;
 }
 
 bool same(const CollectiveRequest& a, const CollectiveRequest& b) {
   return a.op == b.op && a.bytes == b.bytes && a.ranks == b.ranks && a.algorithm == b.algorithm &&
-         a.protocol == b.protocol;
+         a.protocol == b.protocol && a.fan_out_nodes == b.fan_out_nodes &&
+         a.fan_out_ranks_per_node == b.fan_out_ranks_per_node;
 }
 
 }  // namespace

@@ -19,14 +19,13 @@ hw::ModelSpec lookup(const YamlNode& model, const hw::Catalog& catalog) {
 
 }  // namespace
 
-hw::ModelSpec resolve_model(const YamlNode& model, const hw::Catalog& catalog) {
+hw::ModelSpec resolve_model(const YamlNode& model, const hw::Catalog& catalog, bool moe_supported) {
   hw::ModelSpec m = lookup(model, catalog);
-  // The catalog counts MoE and latent-attention models (param_counts.cpp); simulating them needs
-  // expert parallelism, routed all-to-alls and grouped GEMMs that the workloads do not have yet.
-  if (m.is_moe() || m.mla.kv_lora_rank > 0)
-    model.fail(fmt::format("{} is a {} model: `foresight catalog` gives its parameter counts, but training and "
-                           "serving simulate dense models only so far", m.id,
-                           m.is_moe() ? "mixture-of-experts" : "latent-attention"));
+  // Training simulates expert parallelism and latent attention; serving does not yet (it needs
+  // expert-parallel decode and the compressed KV cache).
+  if (!moe_supported && (m.is_moe() || m.mla.kv_lora_rank > 0))
+    model.fail(fmt::format("{} is a {} model: training simulates it, serving simulates dense models only so far",
+                           m.id, m.is_moe() ? "mixture-of-experts" : "latent-attention"));
   return m;
 }
 

@@ -8,9 +8,10 @@ std::optional<ParallelDim> parse_dim(std::string_view name) {
   return std::nullopt;
 }
 
-std::string dim_names() {
+std::string dim_names(bool placed_only) {
   std::string s;
-  for (const auto& info : kParallelDimTable) s += (s.empty() ? "" : ", ") + std::string(info.name);
+  for (const auto& info : kParallelDimTable)
+    if (info.placed || !placed_only) s += (s.empty() ? "" : ", ") + std::string(info.name);
   return s;
 }
 

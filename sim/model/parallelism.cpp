@@ -8,13 +8,15 @@ int& ParallelismSpec::size(ParallelDim d) {
     case ParallelDim::cp: return cp;
     case ParallelDim::pp: return pp;
     case ParallelDim::dp: return dp;
+    case ParallelDim::ep: return ep;
   }
   return tp;
 }
 
 long long ParallelismSpec::gpus() const {
   long long n = 1;
-  for (const auto& info : kParallelDimTable) n *= size(info.dim);
+  for (const auto& info : kParallelDimTable)
+    if (info.placed) n *= size(info.dim);
   return n;
 }
 

@@ -4,6 +4,11 @@ namespace foresight::sim {
 
 double head_dim(const hw::ModelSpec& m) { return m.head_dim > 0 ? m.head_dim : double(m.hidden) / m.heads; }
 
+double attention_head_dim(const hw::ModelSpec& m) {
+  if (m.mla.kv_lora_rank > 0) return (m.mla.qk_nope_head_dim + m.mla.qk_rope_head_dim + m.mla.v_head_dim) / 2.0;
+  return head_dim(m);
+}
+
 bool has_biases(const hw::ModelSpec& m) { return m.norm == "layernorm"; }
 
 ParamCounts count_params(const hw::ModelSpec& m) {
@@ -43,6 +48,8 @@ ParamCounts count_params(const hw::ModelSpec& m) {
     c.total += moe_layers * (moe_total - dense_ffn);
     c.active += moe_layers * (moe_active - dense_ffn);
     c.matmul += moe_layers * (moe_active - dense_ffn);
+    c.expert = expert;
+    c.moe_layer_dense = c.per_layer - dense_ffn + router + e.shared_experts * expert;
   }
   return c;
 }

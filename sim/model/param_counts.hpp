@@ -15,10 +15,15 @@ struct ParamCounts {
   double total = 0;
   double matmul = 0;        // GEMM weights that every token multiplies: layers*layer_matmul + V*h (logits)
   double active = 0;        // parameters one token uses (MoE: top_k + shared experts); dense: total
+  double moe_layer_dense = 0;  // an MoE layer without its routed experts: attention, norms, router, shared experts
+  double expert = 0;           // one routed expert
 };
 
 ParamCounts count_params(const hw::ModelSpec& m);
 double head_dim(const hw::ModelSpec& m);  // the catalog's head_dim, else hidden/heads
+// The head dimension attention FLOPs scale with: head_dim, or for latent attention the mean of the
+// query-key (nope + rope) and value head dims (QK^T and PV each cost 2*s*s_kv*dim per head).
+double attention_head_dim(const hw::ModelSpec& m);
 bool has_biases(const hw::ModelSpec& m);  // GPT-style (layernorm) models carry biases and dropout
 
 }  // namespace foresight::sim

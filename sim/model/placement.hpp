@@ -1,7 +1,10 @@
 #pragma once
 // Maps coordinates in the parallel dimensions to global GPU indices. The first dimension in the
 // plan's order varies fastest, so with the default order TP groups are consecutive GPUs inside one
-// NVLink domain.
+// NVLink domain. Expert-parallel groups fold over the tp*cp*dp ranks of a stage: flattening those
+// coordinates (tp fastest, then cp, dp) gives a stage-local index whose consecutive runs of ep
+// ranks form the EP groups (Megatron-core's expert rank order with expert TP 1), and ranks ep apart
+// form the expert-data-parallel groups that reduce expert gradients.
 #include <vector>
 
 #include "sim/model/parallelism.hpp"
@@ -11,13 +14,17 @@ namespace foresight::sim {
 class Placement {
  public:
   explicit Placement(const ParallelismSpec& par);
-  using Coord = PerDim<int>;   // one coordinate per dimension, in table order: {tp, cp, pp, dp}
+  using Coord = PerDim<int>;   // one coordinate per dimension, in table order: {tp, cp, pp, dp, ep}; ep unused
   int global(const Coord& c) const;
-  // The communicator of `dim` through `c`, in communicator order.
+  // The communicator of `dim` through `c`, in communicator order (ep: the expert group).
   std::vector<int> group(ParallelDim dim, const Coord& c) const;
+  // The ranks that hold the same experts as `c` (expert data parallelism), in order.
+  std::vector<int> expert_dp_group(const Coord& c) const;
   int size(ParallelDim dim) const { return size_[index(dim)]; }
 
  private:
+  int stage_local(const Coord& c) const;                 // flattened tp, cp, dp index
+  int from_stage_local(int local, const Coord& c) const;  // global index of that position in c's stage
   PerDim<int> size_{}, stride_{};
 };
 

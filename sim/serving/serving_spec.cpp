@@ -207,7 +207,7 @@ void default_overhead(ServingSpec& s) {
 ServingSpec parse_serving(const YamlNode& model, const YamlNode& n, const hw::Catalog& catalog, const hw::GpuSpec& gpu,
                           int total_gpus) {
   ServingSpec s;
-  s.model = resolve_model(model, catalog);
+  s.model = resolve_model(model, catalog, false);
   n.expect_only({"engine", "precision", "kv_dtype", "replicas", "parallelism", "placement", "scheduler", "router",
                  "admission", "slo", "workload"});
   if (auto e = n.find("engine")) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "sim/training/model_math.hpp"
+#include "sim/training/moe_ops.hpp"
+#include "sim/training/work_builder.hpp"
 
 namespace foresight::sim {
 
@@ -10,120 +12,6 @@ std::string gemm_dtype(const TrainingSpec& s) { return s.precision; }
 std::string act_dtype(const TrainingSpec& s) { return s.precision == "fp16" ? "fp16" : "bf16"; }
 
 namespace {
-
-constexpr double kActBytes = 2.0;  // 16-bit activations (fp8 training keeps activations in bf16)
-
-// Collects items; a comm is blocking (the next compute item waits for it) unless issued async, in
-// which case a later item names it explicitly via wait().
-class Builder {
- public:
-  Builder(const TrainingSpec& s, std::string category) : s_(s), category_(std::move(category)) {}
-
-  void gemm(const std::string& name, double m, double n, double k, double batch = 1) {
-    if (s_.precision == "fp8") fp8_cast(name, m * k * batch);
-    WorkItem w;
-    w.kind = WorkItem::Kind::gemm;
-    w.name = name;
-    w.gemm.m = int64_t(m), w.gemm.n = int64_t(n), w.gemm.k = int64_t(k), w.gemm.batch = int64_t(batch);
-    w.gemm.dtype = gemm_dtype(s_);
-    push(std::move(w));
-  }
-  void attention(const std::string& name, const hw::AttentionQuery& q) {
-    WorkItem w;
-    w.kind = WorkItem::Kind::attention;
-    w.name = name;
-    w.attn = q;
-    w.attn.dtype = act_dtype(s_);
-    push(std::move(w));
-  }
-  // FP8 training (Transformer Engine's delayed scaling) quantizes each linear layer's A operand before
-  // its GEMM: the input in the forward pass, the output gradient for the data gradient, each cast
-  // together with the transposed copy the weight gradient needs (TE's cast_transpose: read 2 B,
-  // write 1 + 1 B per element). The casts of the QKV and fc1 inputs are fused into the preceding
-  // LayerNorm (LayerNormLinear/LayerNormMLP), which then only writes the two FP8 copies. The weight
-  // gradient reuses both casts; core attention and the output layer stay in BF16 and are not cast.
-  void fp8_cast(const std::string& name, double elements) {
-    const bool wgrad = name.size() > 6 && name.compare(name.size() - 6, 6, "_wgrad") == 0;
-    if (wgrad || name.rfind("attn_qk", 0) == 0 || name.rfind("attn_pv", 0) == 0 || name == "logits") return;
-    const bool fused_with_norm = name == "qkv" || name == "fc1";
-    memory(name + "_fp8_cast", elements * (fused_with_norm ? 2.0 : 4.0), elements);
-  }
-  void memory(const std::string& name, double bytes, double flops) {
-    WorkItem w;
-    w.kind = WorkItem::Kind::memory;
-    w.name = name;
-    w.mem.op = name;
-    w.mem.bytes = bytes;
-    w.mem.flops = flops;
-    push(std::move(w));
-  }
-  // Returns the item index, or -1 when the group has one rank (no communication).
-  int comm(const std::string& name, ParallelDim group, CollectiveOp op, double bytes, bool async = false) {
-    if (s_.par.size(group) <= 1 || bytes <= 0) return -1;
-    WorkItem w;
-    w.kind = WorkItem::Kind::comm;
-    w.name = name;
-    w.group = group;
-    w.category = dim_name(group);
-    w.op = op;
-    w.bytes = bytes;
-    items_.push_back(std::move(w));
-    const int idx = int(items_.size()) - 1;
-    if (!async) pending_.push_back(idx);
-    return idx;
-  }
-  void wait(int idx) {
-    if (idx >= 0) pending_.push_back(idx);
-  }
-  void append(const WorkTemplate& other, const std::string& category) {
-    const int offset = int(items_.size());
-    for (WorkItem w : other) {
-      for (int& i : w.waits) i += offset;
-      if (w.kind != WorkItem::Kind::comm) w.category = category;
-      items_.push_back(std::move(w));
-    }
-  }
-  WorkTemplate take() { return std::move(items_); }
-
- private:
-  void push(WorkItem w) {
-    w.category = category_;
-    w.waits = pending_;
-    pending_.clear();
-    items_.push_back(std::move(w));
-  }
-  const TrainingSpec& s_;
-  std::string category_;
-  WorkTemplate items_;
-  std::vector<int> pending_;
-};
-
-struct Shape {
-  double b, s_local, s_full, n, n_sp, h, d, hq, hkv, ffn, fc1, V;
-  bool sp, glu, dropout;
-};
-
-Shape shape_of(const TrainingSpec& s) {
-  const auto& m = s.model;
-  const auto& p = s.par;
-  Shape x{};
-  x.b = double(s.micro_batch);
-  x.s_full = double(s.sequence_length);
-  x.s_local = x.s_full / p.cp;
-  x.n = x.b * x.s_local;                    // tokens this rank's GEMMs see
-  x.sp = s.par.sequence_parallel && p.tp > 1;
-  x.n_sp = x.sp ? x.n / p.tp : x.n;         // tokens elementwise ops see
-  x.h = m.hidden;
-  x.d = head_dim(m);
-  x.hq = double(m.heads) / p.tp;
-  x.hkv = std::max(1.0, double(m.kv_heads) / p.tp);  // replicated when tp > kv_heads
-  x.ffn = double(m.ffn_hidden) / p.tp;
-  x.glu = m.activation == "swiglu";
-  x.fc1 = (x.glu ? 2.0 : 1.0) * x.ffn;
-  x.V = double(m.vocab) / p.tp;
-  x.dropout = has_biases(m);                // GPT-style models train with dropout; Llama-style do not
-  return x;
-}
 
 hw::AttentionQuery attn_query(const Shape& x, double seq_q, double seq_kv, bool causal, bool backward) {
   hw::AttentionQuery q;
@@ -244,20 +132,72 @@ void gemm_reduced(Builder& B, const TrainingSpec& s, const Shape& x, const std::
   for (int id : chunks) B.wait(id);
 }
 
-WorkTemplate layer_forward(const TrainingSpec& s, const Shape& x, const std::string& category) {
+// Latent attention (DeepSeek-V2/V3, as Megatron-core trains it): the down projections to the query
+// and key-value latents are replicated over TP, their up projections are column-parallel; keys and
+// values are expanded per head, so core attention runs with d_qk for QK^T and d_v for PV.
+void mla_projections_fwd(Builder& B, const Shape& x) {
+  const double e = kActBytes;
+  tp_gather_input(B, x, "tp_all_gather_attn_in");
+  if (x.q_lora > 0) {
+    B.gemm("q_down", x.n, x.q_lora, x.h);
+    B.memory("q_norm", 2 * x.n * x.q_lora * e, 5 * x.n * x.q_lora);
+    B.gemm("q_up", x.n, x.hq * x.d_qk, x.q_lora);
+  } else {
+    B.gemm("q_proj", x.n, x.hq * x.d_qk, x.h);
+  }
+  B.gemm("kv_down", x.n, x.kv_lora + x.d_rope, x.h);
+  B.memory("kv_norm", 2 * x.n * x.kv_lora * e, 5 * x.n * x.kv_lora);
+  B.gemm("kv_up", x.n, x.hq * (x.d_qk - x.d_rope + x.d_v), x.kv_lora);
+  B.memory("rope", 2 * x.n * (x.hq + 1) * x.d_rope * e, 3 * x.n * (x.hq + 1) * x.d_rope);
+}
+
+void mla_projections_bwd(Builder& B, const Shape& x) {
+  const double e = kActBytes;
+  B.memory("rope_bwd", 2 * x.n * (x.hq + 1) * x.d_rope * e, 3 * x.n * (x.hq + 1) * x.d_rope);
+  const double kv_up_out = x.hq * (x.d_qk - x.d_rope + x.d_v);
+  B.gemm("kv_up_dgrad", x.n, x.kv_lora, kv_up_out);
+  B.gemm("kv_up_wgrad", x.kv_lora, kv_up_out, x.n);
+  B.memory("kv_norm_bwd", 3 * x.n * x.kv_lora * e, 8 * x.n * x.kv_lora);
+  B.gemm("kv_down_dgrad", x.n, x.h, x.kv_lora + x.d_rope);
+  B.gemm("kv_down_wgrad", x.h, x.kv_lora + x.d_rope, x.n);
+  if (x.q_lora > 0) {
+    B.gemm("q_up_dgrad", x.n, x.q_lora, x.hq * x.d_qk);
+    B.gemm("q_up_wgrad", x.q_lora, x.hq * x.d_qk, x.n);
+    B.memory("q_norm_bwd", 3 * x.n * x.q_lora * e, 8 * x.n * x.q_lora);
+    B.gemm("q_down_dgrad", x.n, x.h, x.q_lora);
+    B.gemm("q_down_wgrad", x.h, x.q_lora, x.n);
+  } else {
+    B.gemm("q_proj_dgrad", x.n, x.h, x.hq * x.d_qk);
+    B.gemm("q_proj_wgrad", x.h, x.hq * x.d_qk, x.n);
+  }
+  // The head-sharded up projections leave partial input gradients on each TP rank.
+  B.comm(x.sp ? "tp_reduce_scatter_attn_in_dgrad" : "tp_all_reduce_attn_in_dgrad", ParallelDim::tp,
+         x.sp ? CollectiveOp::reduce_scatter : CollectiveOp::all_reduce, x.n * x.h * kActBytes);
+}
+
+WorkTemplate layer_forward(const TrainingSpec& s, const Shape& x, const std::string& category, bool moe) {
   Builder B(s, category);
   const bool rope = s.model.norm == "rmsnorm";  // Llama-family models use rotary embeddings
   const double e = kActBytes, nh = x.n_sp * x.h;
   B.memory("norm1", 2 * nh * e, 5 * nh);
-  gathered_gemm(B, s, x, "tp_all_gather_attn_in", "qkv", (x.hq + 2 * x.hkv) * x.d);
-  if (rope) B.memory("rope", 2 * x.n * (x.hq + x.hkv) * x.d * e, 3 * x.n * (x.hq + x.hkv) * x.d);
+  if (x.mla) {
+    mla_projections_fwd(B, x);
+  } else {
+    gathered_gemm(B, s, x, "tp_all_gather_attn_in", "qkv", (x.hq + 2 * x.hkv) * x.d);
+    if (rope) B.memory("rope", 2 * x.n * (x.hq + x.hkv) * x.d * e, 3 * x.n * (x.hq + x.hkv) * x.d);
+  }
   core_attention_fwd(B, s, x);
-  gemm_reduced(B, s, x, "attn_proj", x.hq * x.d, x.sp ? "tp_reduce_scatter_attn_out" : "tp_all_reduce_attn_out");
+  gemm_reduced(B, s, x, "attn_proj", x.hq * (x.mla ? x.d_v : x.d),
+               x.sp ? "tp_reduce_scatter_attn_out" : "tp_all_reduce_attn_out");
   B.memory(x.dropout ? "bias_dropout_add" : "residual_add", nh * (3 * e + (x.dropout ? 1 : 0)), 2 * nh);
   B.memory("norm2", 2 * nh * e, 5 * nh);
-  gathered_gemm(B, s, x, "tp_all_gather_mlp_in", "fc1", x.fc1);
-  B.memory(x.glu ? "swiglu" : "bias_gelu", x.n * x.ffn * e * (x.glu ? 3 : 2), 8 * x.n * x.ffn);
-  gemm_reduced(B, s, x, "fc2", x.ffn, x.sp ? "tp_reduce_scatter_mlp_out" : "tp_all_reduce_mlp_out");
+  if (moe) {
+    moe_ffn_forward(B, s, x);
+  } else {
+    gathered_gemm(B, s, x, "tp_all_gather_mlp_in", "fc1", x.fc1);
+    B.memory(x.glu ? "swiglu" : "bias_gelu", x.n * x.ffn * e * (x.glu ? 3 : 2), 8 * x.n * x.ffn);
+    gemm_reduced(B, s, x, "fc2", x.ffn, x.sp ? "tp_reduce_scatter_mlp_out" : "tp_all_reduce_mlp_out");
+  }
   B.memory(x.dropout ? "bias_dropout_add" : "residual_add", nh * (3 * e + (x.dropout ? 1 : 0)), 2 * nh);
   return B.take();
 }
@@ -284,21 +224,29 @@ void row_parallel_bwd(Builder& B, const Shape& x, const std::string& name, doubl
   B.gemm(name + "_wgrad", in, x.h, x.n);
 }
 
-WorkTemplate layer_backward(const TrainingSpec& s, const Shape& x) {
+WorkTemplate layer_backward(const TrainingSpec& s, const Shape& x, bool moe) {
   Builder B(s, "compute");
-  if (s.recompute == "full") B.append(layer_forward(s, x, "recompute"), "recompute");
+  if (s.recompute == "full") B.append(layer_forward(s, x, "recompute", moe), "recompute");
   const bool rope = s.model.norm == "rmsnorm";
   const double e = kActBytes, nh = x.n_sp * x.h;
   B.memory("residual_add_bwd", nh * (2 * e + (x.dropout ? 1 : 0)), nh);
-  row_parallel_bwd(B, x, "fc2", x.ffn);
-  B.memory(x.glu ? "swiglu_bwd" : "bias_gelu_bwd", x.n * x.ffn * e * (x.glu ? 5 : 3), 12 * x.n * x.ffn);
-  column_parallel_bwd(B, x, "fc1", x.fc1);
+  if (moe) {
+    moe_ffn_backward(B, s, x);
+  } else {
+    row_parallel_bwd(B, x, "fc2", x.ffn);
+    B.memory(x.glu ? "swiglu_bwd" : "bias_gelu_bwd", x.n * x.ffn * e * (x.glu ? 5 : 3), 12 * x.n * x.ffn);
+    column_parallel_bwd(B, x, "fc1", x.fc1);
+  }
   B.memory("norm2_bwd", 3 * nh * e, 8 * nh);
   B.memory("residual_add_bwd", nh * (2 * e + (x.dropout ? 1 : 0)), nh);
-  row_parallel_bwd(B, x, "attn_proj", x.hq * x.d);
+  row_parallel_bwd(B, x, "attn_proj", x.hq * (x.mla ? x.d_v : x.d));
   core_attention_bwd(B, s, x);
-  if (rope) B.memory("rope_bwd", 2 * x.n * (x.hq + x.hkv) * x.d * e, 3 * x.n * (x.hq + x.hkv) * x.d);
-  column_parallel_bwd(B, x, "qkv", (x.hq + 2 * x.hkv) * x.d);
+  if (x.mla) {
+    mla_projections_bwd(B, x);
+  } else {
+    if (rope) B.memory("rope_bwd", 2 * x.n * (x.hq + x.hkv) * x.d * e, 3 * x.n * (x.hq + x.hkv) * x.d);
+    column_parallel_bwd(B, x, "qkv", (x.hq + 2 * x.hkv) * x.d);
+  }
   B.memory("norm1_bwd", 3 * nh * e, 8 * nh);
   return B.take();
 }
@@ -309,8 +257,12 @@ MicrobatchWork build_microbatch_work(const TrainingSpec& s) {
   const Shape x = shape_of(s);
   const double e = kActBytes;
   MicrobatchWork w;
-  w.layer_fwd = layer_forward(s, x, "compute");
-  w.layer_bwd = layer_backward(s, x);
+  w.layer_fwd = layer_forward(s, x, "compute", false);
+  w.layer_bwd = layer_backward(s, x, false);
+  if (s.model.is_moe()) {
+    w.moe_layer_fwd = layer_forward(s, x, "compute", true);
+    w.moe_layer_bwd = layer_backward(s, x, true);
+  }
   {
     // Vocab-parallel embedding: each TP rank looks up its vocab shard, then the partial rows are
     // summed over TP (reduce-scatter to sequence shards with SP).

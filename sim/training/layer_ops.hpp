@@ -22,12 +22,21 @@ struct WorkItem {
   CollectiveOp op = CollectiveOp::all_reduce;   // comm items
   double bytes = 0;
   std::vector<int> waits;   // indices of earlier comm items of the same template this item needs
+  // Mixture-of-experts items scale with the routed tokens of the busiest expert rank, which the
+  // graph builder draws per microbatch and layer (sim/moe/routing.hpp):
+  //   expert_m / expert_k: a grouped GEMM run once per local expert, m (or k) = that expert's tokens;
+  //   per_token: a memory op whose bytes and flops are per routed token of the rank;
+  //   dispatch: an expert all-to-all whose bytes grow with the busiest rank's receive volume.
+  enum class Routed { none, expert_m, expert_k, per_token, dispatch } routed = Routed::none;
+  // dispatch items: the token fan-out of DeepEP's hierarchical algorithm (0: NCCL all-to-all).
+  bool hierarchical = false;
 };
 using WorkTemplate = std::vector<WorkItem>;
 
 struct MicrobatchWork {
   WorkTemplate layer_fwd;   // one transformer layer, forward
   WorkTemplate layer_bwd;   // one layer, backward, including its recomputation
+  WorkTemplate moe_layer_fwd, moe_layer_bwd;   // mixture-of-experts layers (empty for dense models)
   WorkTemplate embed_fwd, embed_bwd;   // first virtual stage only
   WorkTemplate head_fwd, head_bwd;     // last virtual stage only: final norm, logits, loss
 };

@@ -32,6 +32,27 @@ LayerActs layer_acts(const TrainingSpec& s) {
   a.replicated = sb * h * (4 + 2 + 2 + (dropout ? 2 : 0));
   // Q, K, V; attention output (projection input); fc1 output; activation output.
   a.sharded = 2 * sb * (hq * d + 2 * hkv * d) + 2 * sb * hq * d + 2 * sb * fc1 + 2 * sb * f;
+  if (m.mla.kv_lora_rank > 0) {
+    // Latent attention: the q and kv latents (replicated), then per-head Q and K of d_qk, V of d_v.
+    const auto& l = m.mla;
+    const double dqk = l.qk_nope_head_dim + l.qk_rope_head_dim;
+    a.replicated += 2 * sb * (l.q_lora_rank + l.kv_lora_rank + l.qk_rope_head_dim);
+    a.sharded += 2 * sb * (2 * hq * dqk + hq * l.v_head_dim) + 2 * sb * hq * l.v_head_dim -
+                 (2 * sb * (hq * d + 2 * hkv * d) + 2 * sb * hq * d);
+  }
+  if (m.is_moe()) {
+    // An MoE layer (the first dense layers are few: the MoE figure is used for all): the dense MLP
+    // terms give way to the shared experts' and, per routed token (tokens x top_k on average), the
+    // dispatched input, expert fc1 and activation outputs, plus the permuted copies and fp32 router
+    // scores of the rank's own tokens.
+    const auto& e = m.moe;
+    const bool sp = s.par.sequence_parallel && t > 1;
+    const double own = sp ? sb / t : sb, routed = own * e.top_k;
+    const double fs = double(e.shared_experts) * e.expert_ffn_hidden / t, fe = e.expert_ffn_hidden;
+    const double gate = m.activation == "swiglu" ? 2.0 : 1.0;
+    a.sharded += 2 * sb * gate * fs + 2 * sb * fs - (2 * sb * fc1 + 2 * sb * f);
+    a.sharded += routed * (2 * h + 2 * gate * fe + 2 * fe) + routed * 2 * h + own * 4.0 * e.experts;
+  }
   if (s.attention_kernel == "unfused")
     // softmax output 2 B, and with dropout its 1-byte mask and 2-byte output: 5*a*s^2*b / t.
     a.scores = (dropout ? 5.0 : 2.0) * hq * sl * double(s.sequence_length) * s.micro_batch;
@@ -69,9 +90,12 @@ MemoryBreakdown estimate_memory(const TrainingSpec& s, const std::vector<std::ve
     MemoryBreakdown mb;
     mb.stage = st;
     const double P = stage_params_per_gpu(s, st);
-    mb.weights = 2.0 * P / (s.zero >= 3 ? dp : 1);
-    mb.grads = grad_bytes * P / (s.zero >= 2 ? dp : 1);
-    mb.optimizer = 12.0 * P / (s.zero >= 1 ? dp : 1);   // fp32 master weights, Adam m and v
+    // Routed experts are replicated over expert DP (tp*cp*dp/ep ranks), which ZeRO shards them over.
+    const double X = stage_expert_params_per_gpu(s, st);
+    const double edp = s.par.expert_dp();
+    mb.weights = 2.0 * P / (s.zero >= 3 ? dp : 1) + 2.0 * X;
+    mb.grads = grad_bytes * (P / (s.zero >= 2 ? dp : 1) + X / (s.zero >= 2 ? edp : 1));
+    mb.optimizer = 12.0 * (P / (s.zero >= 1 ? dp : 1) + X / (s.zero >= 1 ? edp : 1));   // fp32 master weights, Adam m and v
     mb.activations = inflight[st] * per_layer + working;
     // Logits and their fp32 softmax on the last stage; a gradient bucket in flight; ZeRO-3 holds
     // the gathered current and prefetched layer.
@@ -86,7 +110,7 @@ MemoryBreakdown estimate_memory(const TrainingSpec& s, const std::vector<std::ve
   best.capacity = capacity;
   // One NCCL communicator per parallel dimension that has peers (TP, CP, PP's point-to-point, DP).
   int comms = 0;
-  for (int n : {s.par.tp, s.par.cp, s.par.pp, s.par.dp}) comms += n > 1 ? 1 : 0;
+  for (int n : {s.par.tp, s.par.cp, s.par.pp, s.par.dp, s.par.ep}) comms += n > 1 ? 1 : 0;
   best.reserved = device_reserve_bytes(comms);
   best.oom = capacity > 0 && best.peak + best.reserved > capacity;
   return best;

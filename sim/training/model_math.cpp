@@ -5,7 +5,7 @@ namespace foresight::sim {
 double model_flops_per_iteration(const TrainingSpec& s) {
   const double tokens = double(s.global_batch) * s.sequence_length;
   const ParamCounts c = count_params(s.model);
-  return 6.0 * c.matmul * tokens + 6.0 * s.model.layers * double(s.sequence_length) * s.model.heads * head_dim(s.model) * tokens;
+  return 6.0 * c.matmul * tokens + 6.0 * s.model.layers * double(s.sequence_length) * s.model.heads * attention_head_dim(s.model) * tokens;
 }
 
 double megatron_eq3_flops(const TrainingSpec& s) {

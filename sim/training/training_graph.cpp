@@ -1,14 +1,20 @@
 #include "sim/training/training_graph.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
+#include <memory>
 #include <map>
 #include <queue>
 #include <stdexcept>
 
+#include <fmt/format.h>
+
 #include "core/dtype.hpp"
+#include "core/error.hpp"
 #include "sim/training/layer_ops.hpp"
 #include "sim/training/model_math.hpp"
+#include "sim/training/routed_timing.hpp"
 
 namespace foresight::sim {
 
@@ -28,14 +34,47 @@ TaskId push(TaskGraph& g, Task t) {
   return TaskId(g.tasks().size() - 1);
 }
 
+int first_layer_of(const TrainingSpec& s, int vstage) {
+  int first = 0;
+  for (int u = 0; u < vstage; ++u) first += s.layers_in_virtual_stage(u);
+  return first;
+}
+
+bool is_moe_layer(const TrainingSpec& s, int layer) { return s.model.is_moe() && layer >= s.model.moe.first_dense_layers; }
+
+int moe_layers_in(const TrainingSpec& s, int vstage) {
+  const int first = first_layer_of(s, vstage);
+  int n = 0;
+  for (int l = first; l < first + s.layers_in_virtual_stage(vstage); ++l) n += is_moe_layer(s, l) ? 1 : 0;
+  return n;
+}
+
+// Parameters of one layer held per GPU outside the routed experts (TP-sharded), and of its routed
+// experts (experts/ep of them, not TP-sharded).
+double layer_dense_params(const TrainingSpec& s, const ParamCounts& c, int layer) {
+  return (is_moe_layer(s, layer) ? c.moe_layer_dense : c.per_layer) / s.par.tp;
+}
+double layer_expert_params(const TrainingSpec& s, const ParamCounts& c, int layer) {
+  return is_moe_layer(s, layer) ? c.expert * (s.model.moe.experts / s.par.ep) : 0.0;
+}
+
+// Parameters one GPU holds of a virtual stage, outside the routed experts (reduced over DP).
 double chunk_params_per_gpu(const TrainingSpec& s, int vstage) {
   const ParamCounts c = count_params(s.model);
   const int last = s.par.pp * s.par.vpp - 1;
-  double p = s.layers_in_virtual_stage(vstage) * c.per_layer;
-  if (vstage == 0) p += c.embedding;
+  const int first = first_layer_of(s, vstage);
+  double p = 0;
+  for (int l = first; l < first + s.layers_in_virtual_stage(vstage); ++l) p += layer_dense_params(s, c, l);
+  double extra = 0;
+  if (vstage == 0) extra += c.embedding;
   // With tied embeddings and pp > 1 the last stage keeps its own copy of the word embeddings.
-  if (vstage == last) p += c.final_norm + (s.model.tied_embeddings ? (last > 0 ? c.embedding : 0.0) : c.output);
-  return p / s.par.tp;
+  if (vstage == last) extra += c.final_norm + (s.model.tied_embeddings ? (last > 0 ? c.embedding : 0.0) : c.output);
+  return p + extra / s.par.tp;
+}
+
+// Routed-expert parameters one GPU holds of a virtual stage (reduced over expert DP).
+double chunk_expert_params_per_gpu(const TrainingSpec& s, int vstage) {
+  return moe_layers_in(s, vstage) * count_params(s.model).expert * (s.model.is_moe() ? s.model.moe.experts / s.par.ep : 0);
 }
 
 Placement::Coord stage_coord(int stage) {
@@ -68,7 +107,14 @@ TimedTemplate time_template(const WorkTemplate& t, const hw::ComputeCostModel& c
 }
 
 struct Templates {
-  TimedTemplate layer_fwd, layer_bwd, embed_fwd, embed_bwd, head_fwd, head_bwd;
+  TimedTemplate layer_fwd, layer_bwd, embed_fwd, embed_bwd, head_fwd, head_bwd, moe_fwd, moe_bwd;
+};
+
+// A routed template's instance: its drawn timing and the token fan-out of its dispatches.
+struct Routed {
+  const RoutedInstance* timing = nullptr;
+  FanOut fan_out;
+  bool hierarchical = false;
 };
 
 struct StepRecord {
@@ -94,6 +140,7 @@ class StageEmitter {
           }
     rank_ = pl.global(c);
     for (const auto& info : kParallelDimTable) groups_[index(info.dim)] = pl.group(info.dim, c);
+    expert_dp_group_ = pl.expert_dp_group(c);
   }
 
   int rank() const { return rank_; }
@@ -114,7 +161,7 @@ class StageEmitter {
   }
 
   // Returns the first compute task of the instantiation (the "layer start").
-  TaskId instantiate(const TimedTemplate& tt) {
+  TaskId instantiate(const TimedTemplate& tt, const Routed& routed = {}) {
     const auto& items = *tt.items;
     std::vector<TaskId> ids(items.size(), -1);
     TaskId first_compute = -1;
@@ -129,13 +176,22 @@ class StageEmitter {
         t.collective.op = w.op;
         t.collective.bytes = w.bytes;
         t.collective.ranks = groups_[index(w.group)];
+        if (w.routed == WorkItem::Routed::dispatch && routed.timing) {
+          // The busiest rank receives dispatch_scale times the mean: the all-to-all ends with it.
+          t.collective.bytes *= routed.timing->dispatch_scale;
+          if (routed.hierarchical) {
+            t.collective.algorithm = "hierarchical";
+            t.collective.fan_out_nodes = std::round(routed.fan_out.nodes * 1000.0) / 1000.0;
+            t.collective.fan_out_ranks_per_node = std::round(routed.fan_out.ranks_per_node * 1000.0) / 1000.0;
+          }
+        }
         if (last_compute_ >= 0) t.deps.push_back(last_compute_);
         ids[i] = add(std::move(t));
         if (!tt.waited[i]) carry_.push_back(ids[i]);
       } else {
         t.kind = Task::Kind::compute;
         t.stream = kCompute;
-        t.duration_s = tt.seconds[i];
+        t.duration_s = w.routed != WorkItem::Routed::none && routed.timing ? routed.timing->seconds[i] : tt.seconds[i];
         for (int d : w.waits) t.deps.push_back(ids[d]);
         t.deps.insert(t.deps.end(), carry_.begin(), carry_.end());
         carry_.clear();
@@ -161,7 +217,11 @@ class StageEmitter {
     return add(std::move(t));
   }
 
-  TaskId dp_collective(const std::string& name, int stream, CollectiveOp op, double bytes, std::vector<TaskId> deps) {
+  // expert: over the expert-data-parallel group (routed-expert parameters). Flow fidelity gets the
+  // other TP/CP positions' dense DP traffic; their expert-DP peers are not replicated.
+  TaskId dp_collective(const std::string& name, int stream, CollectiveOp op, double bytes, std::vector<TaskId> deps,
+                       bool expert = false) {
+    if (expert) return collective(name, dim_name(ParallelDim::dp), stream, op, bytes, expert_dp_group_, std::move(deps));
     const TaskId first_in_step = first_in_step_;
     for (const auto& group : sibling_dp_groups_) {
       Task t;
@@ -180,12 +240,15 @@ class StageEmitter {
     return collective(name, dim_name(ParallelDim::dp), stream, op, bytes, groups_[index(ParallelDim::dp)], std::move(deps));
   }
   int dp_size() const { return int(groups_[index(ParallelDim::dp)].size()); }
+  int expert_dp_size() const { return int(expert_dp_group_.size()); }
+  const std::vector<int>& ep_group() const { return groups_[index(ParallelDim::ep)]; }
 
  private:
   TaskGraph& g_;
   int rank_ = 0;
   PerDim<std::vector<int>> groups_;   // this stage's communicator in each dimension
   std::vector<std::vector<int>> sibling_dp_groups_;
+  std::vector<int> expert_dp_group_;
   std::vector<TaskId> carry_;
   TaskId last_compute_ = -1;
   TaskId first_in_step_ = -1;
@@ -197,22 +260,22 @@ class StageEmitter {
 // the last microbatch's backward of that chunk) and are reduced as soon as they are full.
 class GradBuckets {
  public:
-  GradBuckets(StageEmitter& e, const TrainingSpec& s, std::vector<TaskId>& issued)
-      : e_(e), s_(s), issued_(issued) {}
+  GradBuckets(StageEmitter& e, const TrainingSpec& s, std::vector<TaskId>& issued, bool expert = false)
+      : e_(e), s_(s), issued_(issued), expert_(expert) {}
   void add(double params) {
     pending_ += params * grad_comm_bytes(s_);
     if (pending_ >= s_.dp_bucket_bytes) flush();
   }
   void flush() {
-    if (pending_ <= 0 || e_.dp_size() <= 1) {
+    if (pending_ <= 0 || (expert_ ? e_.expert_dp_size() : e_.dp_size()) <= 1) {
       pending_ = 0;
       return;
     }
     const CollectiveOp op = s_.zero == 0 ? CollectiveOp::all_reduce : CollectiveOp::reduce_scatter;
     std::vector<TaskId> deps;
     if (e_.last_compute() >= 0) deps.push_back(e_.last_compute());
-    issued_.push_back(e_.dp_collective(s_.zero == 0 ? "dp_grad_all_reduce" : "dp_grad_reduce_scatter", kDpGradStream,
-                                       op, pending_, deps));
+    const std::string name = std::string(expert_ ? "expert_" : "") + (s_.zero == 0 ? "dp_grad_all_reduce" : "dp_grad_reduce_scatter");
+    issued_.push_back(e_.dp_collective(name, kDpGradStream, op, pending_, deps, expert_));
     pending_ = 0;
   }
 
@@ -220,6 +283,7 @@ class GradBuckets {
   StageEmitter& e_;
   const TrainingSpec& s_;
   std::vector<TaskId>& issued_;
+  bool expert_ = false;
   double pending_ = 0;
 };
 
@@ -270,17 +334,23 @@ double stage_params_per_gpu(const TrainingSpec& s, int stage) {
   return p;
 }
 
+double stage_expert_params_per_gpu(const TrainingSpec& s, int stage) {
+  double p = 0;
+  for (int c = 0; c < s.par.vpp; ++c) p += chunk_expert_params_per_gpu(s, c * s.par.pp + stage);
+  return p;
+}
+
 TrainingGraphInfo build_training_graph(const TrainingSpec& s, const hw::ComputeCostModel& cost, TaskGraph& g,
-                                       bool replicate_dp) {
+                                       bool replicate_dp, int nvlink_domain) {
   const int pp = s.par.pp, vpp = s.par.vpp, vstages = pp * vpp;
   const int m = int(s.microbatches());
   const Placement pl(s.par);
   const MicrobatchWork work = build_microbatch_work(s);
-  const Templates tpl{time_template(work.layer_fwd, cost), time_template(work.layer_bwd, cost),
-                      time_template(work.embed_fwd, cost), time_template(work.embed_bwd, cost),
-                      time_template(work.head_fwd, cost),  time_template(work.head_bwd, cost)};
+  const Templates tpl{time_template(work.layer_fwd, cost),     time_template(work.layer_bwd, cost),
+                      time_template(work.embed_fwd, cost),     time_template(work.embed_bwd, cost),
+                      time_template(work.head_fwd, cost),      time_template(work.head_bwd, cost),
+                      time_template(work.moe_layer_fwd, cost), time_template(work.moe_layer_bwd, cost)};
   const ParamCounts pc = count_params(s.model);
-  const double layer_params = pc.per_layer / s.par.tp;
   const double act_bytes = 2.0;
   // Scatter/gather optimisation (Narayanan et al. 2021, sec. 4.1) and sequence parallelism both
   // send 1/tp of the boundary activation per TP rank.
@@ -297,27 +367,74 @@ TrainingGraphInfo build_training_graph(const TrainingSpec& s, const hw::ComputeC
   std::vector<std::vector<TaskId>> dp_tasks(pp);
   std::vector<std::vector<TaskId>> param_gathers(size_t(pp) * vpp);
 
+  // Mixture of experts: the EP group's ranks by NVLink domain, and one routing draw per
+  // (layer, microbatch) shared by its forward, recomputation and backward.
+  std::unique_ptr<RoutedTimer> router;
+  std::map<std::pair<int, int>, RoutedInstance> routed_cache;
+  double dropped = 0, assigned = 0, scale_sum = 0, fan_nodes = 0, fan_ranks = 0;
+  int routed_draws = 0, fan_layers = 0;
+  if (s.model.is_moe()) {
+    const std::vector<int> ep_ranks = pl.group(ParallelDim::ep, stage_coord(0));
+    std::map<int, int> node_ids;
+    std::vector<int> node_of;
+    for (int r : ep_ranks) {
+      const int dom = nvlink_domain > 0 ? r / nvlink_domain : 0;
+      node_of.push_back(node_ids.emplace(dom, int(node_ids.size())).first->second);
+    }
+    if (s.moe_dispatcher == "deepep") {
+      std::map<int, int> per_node;
+      for (int n : node_of) ++per_node[n];
+      for (const auto& [n, c] : per_node)
+        if (c != per_node.begin()->second)
+          throw InputError(fmt::format(
+              "training.moe.dispatcher: deepep needs every node of an expert-parallel group to hold the same number "
+              "of its ranks; this placement puts {} and {} in two nodes (change parallelism.order or ep)",
+              per_node.begin()->second, c));
+    }
+    router = std::make_unique<RoutedTimer>(s, cost, node_of);
+  }
+  auto routed_for = [&](int layer, int mb, const TimedTemplate& tt) {
+    Routed r;
+    auto key = std::make_pair(layer, mb);
+    auto it = routed_cache.find(key);
+    if (it == routed_cache.end()) {
+      it = routed_cache.emplace(key, router->time(*tt.items, layer, mb)).first;
+      dropped += it->second.dropped, assigned += it->second.assignments, scale_sum += it->second.dispatch_scale;
+      ++routed_draws;
+    }
+    r.timing = &it->second;
+    r.hierarchical = s.moe_dispatcher == "deepep";
+    if (r.hierarchical) r.fan_out = router->fan_out(layer);
+    return r;
+  };
+
   for (int st = 0; st < pp; ++st) {
     emitters.emplace_back(g, pl, st, replicate_dp);
     StageEmitter& e = emitters.back();
     info.stage_rank.push_back(e.rank());
     info.stage_params.push_back(stage_params_per_gpu(s, st));
+    info.stage_expert_params.push_back(stage_expert_params_per_gpu(s, st));
+    info.stage_routed_s.push_back(0.0);
+    info.stage_balanced_s.push_back(0.0);
     const bool zero3 = s.zero == 3;
     // Distributed optimizer: updated parameters are all-gathered; overlapped with this
     // iteration's forward pass, each chunk's first forward waits for its chunk's buckets.
-    if ((s.zero == 1 || s.zero == 2) && s.overlap_dp_param_gather && e.dp_size() > 1) {
-      for (int c = 0; c < vpp; ++c) {
-        double bytes = chunk_params_per_gpu(s, c * pp + st) * act_bytes;
-        while (bytes > 0) {
-          const double b = std::min(bytes, s.dp_bucket_bytes);
-          param_gathers[size_t(st) * vpp + c].push_back(
-              e.dp_collective("dp_param_all_gather", kDpParamStream, CollectiveOp::all_gather, b, {}));
-          bytes -= b;
+    if ((s.zero == 1 || s.zero == 2) && s.overlap_dp_param_gather) {
+      for (int c = 0; c < vpp; ++c)
+        for (bool expert : {false, true}) {
+          if ((expert ? e.expert_dp_size() : e.dp_size()) <= 1) continue;
+          double bytes = (expert ? chunk_expert_params_per_gpu(s, c * pp + st) : chunk_params_per_gpu(s, c * pp + st)) * act_bytes;
+          while (bytes > 0) {
+            const double b = std::min(bytes, s.dp_bucket_bytes);
+            param_gathers[size_t(st) * vpp + c].push_back(e.dp_collective(
+                expert ? "expert_dp_param_all_gather" : "dp_param_all_gather", kDpParamStream, CollectiveOp::all_gather, b, {}, expert));
+            bytes -= b;
+          }
         }
-      }
     }
     GradBuckets buckets(e, s, dp_tasks[st]);
-    double deferred_grads = 0;
+    GradBuckets expert_buckets(e, s, dp_tasks[st], true);
+    double deferred_grads = 0, deferred_expert_grads = 0;
     TaskId prev_layer_start = -1;
     auto gather_layer = [&](double params) {
       // FSDP-style: gather one layer ahead of its use (prefetch depth one).
@@ -331,20 +448,39 @@ TrainingGraphInfo build_training_graph(const TrainingSpec& s, const hw::ComputeC
       const int v = step.chunk * pp + st;
       const int layers = s.layers_in_virtual_stage(v);
       const bool final_bwd = !step.forward && step.microbatch == m - 1 && !zero3;
-      auto grads_ready = [&](double params) {
+      auto grads_ready = [&](double params, double expert_params) {
         if (!final_bwd) return;
-        if (s.overlap_dp_grad_reduce) buckets.add(params);
-        else deferred_grads += params;
+        if (s.overlap_dp_grad_reduce) {
+          buckets.add(params);
+          if (expert_params > 0) expert_buckets.add(expert_params);
+        } else {
+          deferred_grads += params;
+          deferred_expert_grads += expert_params;
+        }
       };
-      int first_layer = 0;
-      for (int u = 0; u < v; ++u) first_layer += s.layers_in_virtual_stage(u);
+      const int first_layer = first_layer_of(s, v);
+      // One layer's pass: MoE layers take their routed timing for this microbatch.
+      auto run_layer = [&](int layer, bool fwd) {
+        if (!is_moe_layer(s, layer)) return e.instantiate(fwd ? tpl.layer_fwd : tpl.layer_bwd);
+        const TimedTemplate& tt = fwd ? tpl.moe_fwd : tpl.moe_bwd;
+        const Routed r = routed_for(layer, step.microbatch, tt);
+        // The forward draw times the backward too: time the backward template with the same routing.
+        const RoutedInstance inst = fwd ? *r.timing : router->time(*tt.items, layer, step.microbatch);
+        Routed rr = r;
+        rr.timing = &inst;
+        info.stage_routed_s[size_t(st)] += inst.busiest_s;
+        info.stage_balanced_s[size_t(st)] += inst.balanced_s;
+        return e.instantiate(tt, rr);
+      };
       e.at(step.microbatch, v, -1, step.forward);
       if (step.forward) {
         if (v == 0) e.instantiate(tpl.embed_fwd);
         for (int l = 0; l < layers; ++l) {
-          e.at(step.microbatch, v, first_layer + l, true);
-          if (zero3 && e.dp_size() > 1) gather_layer(layer_params + (v == 0 && l == 0 ? pc.embedding / s.par.tp : 0));
-          prev_layer_start = e.instantiate(tpl.layer_fwd);
+          const int layer = first_layer + l;
+          e.at(step.microbatch, v, layer, true);
+          if (zero3 && e.dp_size() > 1)
+            gather_layer(layer_dense_params(s, pc, layer) + (v == 0 && l == 0 ? pc.embedding / s.par.tp : 0));
+          prev_layer_start = run_layer(layer, true);
         }
         e.at(step.microbatch, v, -1, true);
         if (v == vstages - 1) e.instantiate(tpl.head_fwd);
@@ -352,24 +488,29 @@ TrainingGraphInfo build_training_graph(const TrainingSpec& s, const hw::ComputeC
         const double head_params = (pc.final_norm + (s.model.tied_embeddings ? 0.0 : pc.output)) / s.par.tp;
         if (v == vstages - 1) {
           e.instantiate(tpl.head_bwd);
-          grads_ready(head_params);
+          grads_ready(head_params, 0.0);
         }
         for (int l = 0; l < layers; ++l) {
-          e.at(step.microbatch, v, first_layer + layers - 1 - l, false);
-          if (zero3 && e.dp_size() > 1) gather_layer(layer_params);
-          prev_layer_start = e.instantiate(tpl.layer_bwd);
-          grads_ready(layer_params);
+          const int layer = first_layer + layers - 1 - l;
+          e.at(step.microbatch, v, layer, false);
+          const double dense = layer_dense_params(s, pc, layer);
+          if (zero3 && e.dp_size() > 1) gather_layer(dense);
+          prev_layer_start = run_layer(layer, false);
+          grads_ready(dense, layer_expert_params(s, pc, layer));
           if (zero3 && e.dp_size() > 1)
             dp_tasks[st].push_back(e.dp_collective("zero3_grad_reduce_scatter", kDpGradStream,
-                                                   CollectiveOp::reduce_scatter, layer_params * grad_comm_bytes(s),
+                                                   CollectiveOp::reduce_scatter, dense * grad_comm_bytes(s),
                                                    {e.last_compute()}));
         }
         e.at(step.microbatch, v, -1, false);
         if (v == 0) {
           e.instantiate(tpl.embed_bwd);
-          grads_ready(pc.embedding / s.par.tp);
+          grads_ready(pc.embedding / s.par.tp, 0.0);
         }
-        if (final_bwd && s.overlap_dp_grad_reduce) buckets.flush();
+        if (final_bwd && s.overlap_dp_grad_reduce) {
+          buckets.flush();
+          expert_buckets.flush();
+        }
       }
       StepRecord rec;
       rec.entry = e.step_entry();
@@ -392,10 +533,26 @@ TrainingGraphInfo build_training_graph(const TrainingSpec& s, const hw::ComputeC
         for (TaskId pg : param_gathers[size_t(st) * vpp + step.chunk]) g.tasks()[rec.entry].deps.push_back(pg);
     }
     e.at(-1, -1, -1, true);
-    if (!s.overlap_dp_grad_reduce && deferred_grads > 0) {
-      buckets.add(deferred_grads);
-      buckets.flush();
+    if (!s.overlap_dp_grad_reduce) {
+      if (deferred_grads > 0) {
+        buckets.add(deferred_grads);
+        buckets.flush();
+      }
+      if (deferred_expert_grads > 0) {
+        expert_buckets.add(deferred_expert_grads);
+        expert_buckets.flush();
+      }
     }
+  }
+  if (router) {
+    info.dropped_fraction = assigned > 0 ? dropped / assigned : 0.0;
+    info.mean_dispatch_scale = routed_draws > 0 ? scale_sum / routed_draws : 0.0;
+    if (s.moe_dispatcher == "deepep")
+      for (int l = s.model.moe.first_dense_layers; l < s.model.layers; ++l) {
+        const FanOut f = router->fan_out(l);
+        fan_nodes += f.nodes, fan_ranks += f.ranks_per_node, ++fan_layers;
+      }
+    if (fan_layers > 0) info.fan_out = FanOut{fan_nodes / fan_layers, fan_ranks / fan_layers};
   }
 
   // Cross-stage edges: a pass starts when the neighbouring virtual stage's send has arrived.
@@ -431,7 +588,8 @@ TrainingGraphInfo build_training_graph(const TrainingSpec& s, const hw::ComputeC
     opt.stream = kCompute;
     // Adam with fp32 master weights: read grad, master, m, v and write master, m, v, 16-bit copy
     // (30 B/param), plus a gradient-norm pass (4 B/param).
-    const double shard = info.stage_params[st] / (s.zero >= 1 ? e.dp_size() : 1);
+    const double shard = info.stage_params[st] / (s.zero >= 1 ? e.dp_size() : 1) +
+                         info.stage_expert_params[st] / (s.zero >= 1 ? e.expert_dp_size() : 1);
     hw::MemoryOpQuery q{"adam", 34.0 * shard, 12.0 * shard};
     opt.duration_s = cost.memory_op(q).seconds;
     opt.deps = dp_tasks[st];
@@ -440,14 +598,17 @@ TrainingGraphInfo build_training_graph(const TrainingSpec& s, const hw::ComputeC
     if (e.last_compute() >= 0) opt.deps.push_back(e.last_compute());
     if (tied >= 0 && (st == 0 || st == pp - 1)) opt.deps.push_back(tied);
     const TaskId opt_id = e.add(std::move(opt));
-    if ((s.zero == 1 || s.zero == 2) && !s.overlap_dp_param_gather && e.dp_size() > 1) {
-      double bytes = info.stage_params[st] * act_bytes;
-      while (bytes > 0) {
-        const double b = std::min(bytes, s.dp_bucket_bytes);
-        e.dp_collective("dp_param_all_gather", kDpParamStream, CollectiveOp::all_gather, b, {opt_id});
-        bytes -= b;
+    if ((s.zero == 1 || s.zero == 2) && !s.overlap_dp_param_gather)
+      for (bool expert : {false, true}) {
+        if ((expert ? e.expert_dp_size() : e.dp_size()) <= 1) continue;
+        double bytes = (expert ? info.stage_expert_params[st] : info.stage_params[st]) * act_bytes;
+        while (bytes > 0) {
+          const double b = std::min(bytes, s.dp_bucket_bytes);
+          e.dp_collective(expert ? "expert_dp_param_all_gather" : "dp_param_all_gather", kDpParamStream,
+                          CollectiveOp::all_gather, b, {opt_id}, expert);
+          bytes -= b;
+        }
       }
-    }
   }
   sort_topologically(g);
   return info;

@@ -9,8 +9,20 @@ nlohmann::json to_json(const TrainingResult& r) {
   using nlohmann::json;
   const auto& b = r.breakdown;
   const auto& m = r.memory;
+  json moe = nullptr;
+  if (r.moe.enabled)
+    moe = json{{"stage", r.moe.stage},
+               {"routed_compute_s", r.moe.routed_compute_s},
+               {"balanced_compute_s", r.moe.balanced_compute_s},
+               {"imbalance_s", r.moe.imbalance_s},
+               {"dropped_fraction", r.moe.dropped_fraction},
+               {"mean_dispatch_scale", r.moe.mean_dispatch_scale},
+               {"fan_out_nodes", r.moe.fan_out_nodes},
+               {"fan_out_ranks_per_node", r.moe.fan_out_ranks_per_node},
+               {"routing", r.moe.routing}};
   return json{
       {"fidelity", r.fidelity},
+      {"moe", moe},
       {"cost_model", r.cost_model},
       {"iteration_time_s", r.iteration_time_s},
       {"tokens_per_s", r.tokens_per_s},
@@ -45,9 +57,10 @@ std::string report_text(const TrainingResult& r, const TrainingSpec& spec) {
   const double t = r.iteration_time_s;
   auto pct = [t](double x) { return t > 0 ? 100.0 * x / t : 0.0; };
   std::string s = fmt::format(
-      "training {} on {} GPUs: TP{} PP{} DP{} CP{} VPP{}, {} schedule, micro-batch {}, {} micro-batches\n",
+      "training {} on {} GPUs: TP{} PP{} DP{} CP{} VPP{}{}, {} schedule, micro-batch {}, {} micro-batches\n",
       spec.model.id.empty() ? "(inline model)" : spec.model.id, spec.par.gpus(),
-      spec.par.tp, spec.par.pp, spec.par.dp, spec.par.cp, spec.par.vpp, spec.schedule, spec.micro_batch,
+      spec.par.tp, spec.par.pp, spec.par.dp, spec.par.cp, spec.par.vpp,
+      spec.model.is_moe() ? fmt::format(" EP{}", spec.par.ep) : "", spec.schedule, spec.micro_batch,
       spec.microbatches());
   s += fmt::format("  iteration time      {:>10.3f} s\n", t);
   s += fmt::format("  tokens/s            {:>10.0f}\n", r.tokens_per_s);
@@ -67,6 +80,17 @@ std::string report_text(const TrainingResult& r, const TrainingSpec& spec) {
                    m.activations / 1073741824.0, m.buffers / 1073741824.0, m.peak / 1073741824.0,
                    (m.capacity - m.reserved) / 1073741824.0, m.capacity / 1073741824.0, m.reserved / 1073741824.0,
                    m.oom ? "  OUT OF MEMORY" : "");
+  if (r.moe.enabled) {
+    const auto& e = r.moe;
+    s += fmt::format("  experts (stage {}): routed compute {:.4f} s, {:.4f} s with a balanced router: imbalance costs "
+                     "{:.4f} s ({:.1f} %); busiest rank receives {:.3f}x the mean; {:.2f} % of assignments dropped\n",
+                     e.stage, e.routed_compute_s, e.balanced_compute_s, e.imbalance_s,
+                     e.balanced_compute_s > 0 ? 100.0 * e.imbalance_s / e.balanced_compute_s : 0.0, e.mean_dispatch_scale,
+                     100.0 * e.dropped_fraction);
+    if (e.fan_out_nodes > 0)
+      s += fmt::format("  dispatch fan-out: {:.2f} nodes per token, {:.2f} GPUs per node reached\n", e.fan_out_nodes,
+                       e.fan_out_ranks_per_node);
+  }
   s += fmt::format("  cost model: {}\n", r.cost_model);
   for (const auto& w : r.warnings) s += "  warning: " + w + "\n";
   return s;

@@ -17,7 +17,7 @@ TrainingResult run_training(const TrainingSpec& spec, const ClusterInfo& cluster
   TaskGraph graph;
   // Analytical collectives are contention-free, so DP peers need no tasks; the flow engine shares
   // links, so every TP/CP position's DP traffic is injected.
-  const TrainingGraphInfo info = build_training_graph(spec, cost, graph, engine.shares_links());
+  const TrainingGraphInfo info = build_training_graph(spec, cost, graph, engine.shares_links(), cluster.nvlink_domain);
   std::vector<TaskTiming> timings = run_task_graph(graph, engine);
 
   TrainingResult r;
@@ -61,6 +61,34 @@ TrainingResult run_training(const TrainingSpec& spec, const ClusterInfo& cluster
   };
   if (spec.par.cp > 1)
     r.assumptions.push_back("context parallelism: K/V all-gather overlaps the local causal block");
+  if (spec.model.is_moe()) {
+    // The stage whose routed compute loses most to imbalance.
+    int worst = 0;
+    for (size_t st = 0; st < info.stage_routed_s.size(); ++st)
+      if (info.stage_routed_s[st] - info.stage_balanced_s[st] >
+          info.stage_routed_s[size_t(worst)] - info.stage_balanced_s[size_t(worst)])
+        worst = int(st);
+    MoeReport& m = r.moe;
+    m.enabled = true;
+    m.stage = worst;
+    m.routed_compute_s = info.stage_routed_s[size_t(worst)];
+    m.balanced_compute_s = info.stage_balanced_s[size_t(worst)];
+    m.imbalance_s = m.routed_compute_s - m.balanced_compute_s;
+    m.dropped_fraction = info.dropped_fraction;
+    m.mean_dispatch_scale = info.mean_dispatch_scale;
+    m.fan_out_nodes = info.fan_out.nodes;
+    m.fan_out_ranks_per_node = info.fan_out.ranks_per_node;
+    m.routing = spec.routing.describe();
+    r.assumptions.push_back(
+        "mixture of experts: per-expert token counts drawn per microbatch and layer (training.moe.routing); the "
+        "busiest expert-parallel rank sets each MoE layer (grouped GEMMs priced expert by expert) and its receive "
+        "volume sets the all-to-alls");
+    r.assumptions.push_back(spec.moe_dispatcher == "deepep"
+                                ? "expert dispatch as DeepEP's normal kernels: once per remote node over RDMA, forwarded "
+                                  "over NVLink; fp8 dispatch under fp8 training"
+                                : "expert dispatch as NCCL all-to-all: one copy per (token, expert) pair");
+    r.assumptions.push_back("expert weights are not tensor-sharded (expert TP 1); shared experts overlap the dispatch");
+  }
   if (graph_out) *graph_out = std::move(graph);
   if (timings_out) *timings_out = std::move(timings);
   return r;

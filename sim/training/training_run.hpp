@@ -27,6 +27,17 @@ struct ClusterInfo {
   double memory_capacity = 0;   // bytes
 };
 
+// What routing cost: on the stage where imbalance costs most, its representative (busiest-rank)
+// routed expert compute over the iteration against a perfectly balanced router's.
+struct MoeReport {
+  bool enabled = false;
+  int stage = 0;
+  double routed_compute_s = 0, balanced_compute_s = 0, imbalance_s = 0;
+  double dropped_fraction = 0, mean_dispatch_scale = 0;
+  double fan_out_nodes = 0, fan_out_ranks_per_node = 0;
+  nlohmann::json routing;
+};
+
 struct TrainingResult {
   double iteration_time_s = 0;
   double tokens_per_s = 0;
@@ -37,6 +48,7 @@ struct TrainingResult {
   double peak_flops = 0;
   TimeBreakdown breakdown;
   MemoryBreakdown memory;
+  MoeReport moe;
   int reported_rank = 0;
   int tasks = 0;
   std::string fidelity;

@@ -14,6 +14,14 @@ namespace foresight::sim {
 
 int TrainingSpec::layers_in_virtual_stage(int vstage) const {
   const int vstages = par.pp * par.vpp;
+  if (par.first_stage_layers > 0 || par.last_stage_layers > 0) {  // uneven split (vpp 1, validated)
+    const int first = par.first_stage_layers, last = par.last_stage_layers;
+    const int middle_stages = vstages - (first > 0 ? 1 : 0) - (last > 0 ? 1 : 0);
+    const int middle = middle_stages > 0 ? (model.layers - first - last) / middle_stages : 0;
+    if (vstage == 0 && first > 0) return first;
+    if (vstage == vstages - 1 && last > 0) return last;
+    return middle;
+  }
   const int slots = model.layers + (par.account_for_embedding ? 1 : 0) + (par.account_for_loss ? 1 : 0);
   int n = slots / vstages;
   if (par.account_for_embedding && vstage == 0) --n;
@@ -47,6 +55,31 @@ static YamlNode blame(const YamlNode& training, const std::string& dotted) {
   return cur;
 }
 
+// Expert parallelism folds over the tp*cp*dp ranks of a stage (parallel_dims.hpp).
+static void validate_expert_parallelism(const TrainingSpec& s, const YamlNode& t) {
+  const auto& p = s.par;
+  const auto& m = s.model;
+  if (!m.is_moe()) {
+    if (p.ep > 1)
+      blame(t, "parallelism.ep").fail(fmt::format("ep = {} needs a mixture-of-experts model; {} is dense", p.ep, m.id));
+    return;
+  }
+  if (s.zero == 3)
+    blame(t, "zero").fail("zero: 3 with a mixture-of-experts model is not modelled (expert parameters would be "
+                          "gathered over expert DP); use zero 1 or 2");
+  const int ranks = p.tp * p.cp * p.dp;
+  if (ranks % p.ep != 0)
+    blame(t, "parallelism.ep").fail(fmt::format(
+        "ep = {} must divide tp*cp*dp = {}*{}*{} = {} (expert groups fold over a stage's ranks)", p.ep, p.tp, p.cp,
+        p.dp, ranks));
+  if (m.moe.experts % p.ep != 0)
+    blame(t, "parallelism.ep").fail(fmt::format("model.moe.experts = {} is not divisible by ep = {}", m.moe.experts, p.ep));
+  // Megatron-core requires sequence parallelism for MoE with TP: each TP rank routes its own
+  // sequence shard; without it the TP ranks would dispatch the same tokens tp times.
+  if (p.tp > 1 && !p.sequence_parallel)
+    blame(t, "parallelism.tp").fail("a mixture-of-experts model with tp > 1 needs parallelism.sequence_parallel: true");
+}
+
 void validate_training(TrainingSpec& s, const YamlNode& t, int total_gpus, int nvlink_domain) {
   const auto& p = s.par;
   const auto& m = s.model;
@@ -55,7 +88,19 @@ void validate_training(TrainingSpec& s, const YamlNode& t, int total_gpus, int n
     blame(t, "parallelism").fail(fmt::format(
         "tp*pp*dp*cp = {}*{}*{}*{} = {} but the cluster has {} GPUs", p.tp, p.pp, p.dp, p.cp, product, total_gpus));
   const int slots = m.layers + (p.account_for_embedding ? 1 : 0) + (p.account_for_loss ? 1 : 0);
-  if (slots % (p.pp * p.vpp) != 0)
+  const bool uneven = p.first_stage_layers > 0 || p.last_stage_layers > 0;
+  if (uneven) {
+    const char* key = p.first_stage_layers > 0 ? "parallelism.first_stage_layers" : "parallelism.last_stage_layers";
+    if (p.vpp != 1 || p.account_for_embedding || p.account_for_loss)
+      blame(t, key).fail("an uneven pipeline split needs vpp 1 and no embedding/loss accounting");
+    const int middle_stages = p.pp - (p.first_stage_layers > 0 ? 1 : 0) - (p.last_stage_layers > 0 ? 1 : 0);
+    const int rest = m.layers - p.first_stage_layers - p.last_stage_layers;
+    if (middle_stages < 0 || rest < 0 || (middle_stages == 0 ? rest != 0 : rest % middle_stages != 0 || rest == 0))
+      blame(t, key).fail(fmt::format(
+          "model.layers = {} less first_stage_layers {} and last_stage_layers {} leaves {} layers, which the {} "
+          "other stage(s) cannot hold evenly", m.layers, p.first_stage_layers, p.last_stage_layers, rest,
+          std::max(middle_stages, 0)));
+  } else if (slots % (p.pp * p.vpp) != 0)
     blame(t, "parallelism.pp").fail(fmt::format(
         "model.layers{} = {} is not divisible by pp*vpp = {}*{} = {}",
         (p.account_for_embedding || p.account_for_loss) ? " (+ embedding/loss slots)" : "", slots, p.pp, p.vpp,
@@ -66,6 +111,7 @@ void validate_training(TrainingSpec& s, const YamlNode& t, int total_gpus, int n
     blame(t, "global_batch").fail(fmt::format(
         "training.global_batch = {} is not divisible by dp*micro_batch = {}*{} = {}", s.global_batch, p.dp,
         s.micro_batch, int64_t(p.dp) * s.micro_batch));
+  validate_expert_parallelism(s, t);
   if (m.heads % p.tp != 0)
     blame(t, "parallelism.tp").fail(fmt::format("model.heads = {} is not divisible by tp = {}", m.heads, p.tp));
   if (m.kv_heads % p.tp != 0 && p.tp % m.kv_heads != 0)
@@ -115,7 +161,8 @@ void validate_training(TrainingSpec& s, const YamlNode& t, int total_gpus, int n
 
 static std::vector<ParallelDim> parse_order(const YamlNode& node) {
   std::vector<std::string> names;
-  for (const auto& info : kParallelDimTable) names.push_back(info.name);
+  for (const auto& info : kParallelDimTable)
+    if (info.placed) names.push_back(info.name);
   std::vector<ParallelDim> order;
   PerDim<int> seen{};
   for (const auto& item : node.items()) {
@@ -123,24 +170,25 @@ static std::vector<ParallelDim> parse_order(const YamlNode& node) {
     ++seen[index(d)];
     order.push_back(d);
   }
-  for (int n : seen)
-    if (n != 1) node.fail(fmt::format("must list each of {} exactly once (innermost first)", dim_names()));
+  for (const auto& info : kParallelDimTable)
+    if (info.placed && seen[index(info.dim)] != 1)
+      node.fail(fmt::format("must list each of {} exactly once (innermost first)", dim_names(true)));
   return order;
 }
 
 TrainingSpec parse_training(const YamlNode& model, const YamlNode& t, const hw::Catalog& catalog, int total_gpus,
                             int nvlink_domain) {
   TrainingSpec s;
-  s.model = resolve_model(model, catalog);
+  s.model = resolve_model(model, catalog, true);
   t.expect_only({"sequence_length", "global_batch", "micro_batch", "precision", "parallelism", "zero", "recompute",
-                 "schedule", "overlap", "dp_bucket", "attention", "grad_reduce_dtype"});
+                 "schedule", "overlap", "dp_bucket", "attention", "grad_reduce_dtype", "moe"});
   s.sequence_length = t.at("sequence_length").as_int_in(1, 1 << 24);   // 16 M tokens
   s.global_batch = t.at("global_batch").as_int_in(1, 1 << 24);         // sequences per iteration
   s.micro_batch = t.has("micro_batch") ? t.at("micro_batch").as_int_in(1, 1 << 16) : 1;
   if (auto v = t.find("precision")) s.precision = v->as_choice({"bf16", "fp16", "fp8"});
   if (auto p = t.find("parallelism")) {
     std::vector<std::string> keys{"vpp", "sequence_parallel", "order", "account_for_embedding_in_pipeline_split",
-                                  "account_for_loss_in_pipeline_split"};
+                                  "account_for_loss_in_pipeline_split", "first_stage_layers", "last_stage_layers"};
     for (const auto& info : kParallelDimTable) keys.push_back(info.name);
     p->expect_only(keys);
     for (const auto& info : kParallelDimTable) s.par.size(info.dim) = read_int(*p, info.name, 1);
@@ -149,6 +197,8 @@ TrainingSpec parse_training(const YamlNode& model, const YamlNode& t, const hw::
     s.par.account_for_embedding = read_bool(*p, "account_for_embedding_in_pipeline_split", false);
     s.par.account_for_loss = read_bool(*p, "account_for_loss_in_pipeline_split", false);
     if (auto o = p->find("order")) s.par.order = parse_order(*o);
+    if (auto v = p->find("first_stage_layers")) s.par.first_stage_layers = int(v->as_int_in(1, hw::kMaxLayers));
+    if (auto v = p->find("last_stage_layers")) s.par.last_stage_layers = int(v->as_int_in(1, hw::kMaxLayers));
   }
   if (auto v = t.find("zero")) {
     s.zero = static_cast<int>(v->as_int_in(0, 3));
@@ -167,6 +217,12 @@ TrainingSpec parse_training(const YamlNode& model, const YamlNode& t, const hw::
   }
   if (auto v = t.find("attention")) s.attention_kernel = v->as_choice({"flash", "unfused"});
   if (auto v = t.find("grad_reduce_dtype")) s.grad_reduce_dtype = v->as_choice({"fp32", "bf16", "fp16"});
+  if (auto mo = t.find("moe")) {
+    if (!s.model.is_moe()) mo->fail(fmt::format("training.moe applies to mixture-of-experts models; {} is dense", s.model.id));
+    mo->expect_only({"dispatcher", "routing"});
+    if (auto d = mo->find("dispatcher")) s.moe_dispatcher = d->as_choice({"alltoall", "deepep"});
+    if (auto r = mo->find("routing")) s.routing = parse_routing(*r, s.model.moe.experts);
+  }
   validate_training(s, t, total_gpus, nvlink_domain);
   return s;
 }
@@ -191,6 +247,10 @@ nlohmann::json TrainingSpec::describe() const {
                    {"schedule", schedule},
                    {"attention", attention_kernel}};
   for (const auto& info : kParallelDimTable) j[info.name] = par.size(info.dim);
+  if (model.is_moe()) {
+    j["moe"] = {{"experts", model.moe.experts}, {"top_k", model.moe.top_k}, {"shared_experts", model.moe.shared_experts},
+                {"dispatcher", moe_dispatcher}, {"routing", routing.describe()}};
+  }
   return j;
 }
 

@@ -8,6 +8,7 @@
 #include "hwmodels/catalog/catalog.hpp"
 #include "core/yaml_reader.hpp"
 #include "sim/model/parallelism.hpp"
+#include "sim/moe/routing.hpp"
 #include "sim/scenario/workload.hpp"
 
 namespace foresight::sim {
@@ -32,6 +33,11 @@ struct TrainingSpec : WorkloadSpec {
   // flash: fused attention that never materialises the s x s scores (FlashAttention-2/3).
   // unfused: batched QK^T / PV GEMMs plus softmax and dropout over s x s tensors (Megatron 2021).
   std::string attention_kernel = "flash";
+  // Mixture-of-experts: how tokens travel to their experts (deepep: DeepEP's hierarchical kernels,
+  // each token once per node and GPU, fp8 under fp8 training; alltoall: Megatron-core's NCCL
+  // all-to-all, one copy per token and expert) and how they are routed.
+  std::string moe_dispatcher = "alltoall";
+  RoutingSpec routing;
 
   // Megatron-LM/NeMo run PyTorch's cuBLAS(Lt) GEMMs (through Transformer Engine) and FlashAttention:
   // the kernels vLLM's tables measured (torch.nn.functional.linear, vllm_flash_attn FA3).

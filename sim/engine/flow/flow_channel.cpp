@@ -18,6 +18,8 @@ void Writer::put_request(const CollectiveRequest& r) {
   for (int g : r.ranks) put<int>(g);
   put_string(r.algorithm);
   put_string(r.protocol);
+  put<double>(r.fan_out_nodes);
+  put<double>(r.fan_out_ranks_per_node);
 }
 
 void Writer::put_plan(const CollectivePlan& p) {
@@ -49,6 +51,8 @@ CollectiveRequest Reader::get_request() {
   for (uint32_t i = 0; i < n; ++i) r.ranks.push_back(get<int>());
   r.algorithm = get_string();
   r.protocol = get_string();
+  r.fan_out_nodes = get<double>();
+  r.fan_out_ranks_per_node = get<double>();
   return r;
 }
 
