@@ -42,8 +42,8 @@ void deepseek_step() {
   // DeepSeek-V3 report sec. 1: 180K H800 GPU hours per trillion tokens on its 2,048 GPUs.
   const double tokens = double(spec.global_batch) * spec.sequence_length;
   const double reported = 180e3 * 3600.0 / 2048.0 * tokens / 1e12;
-  fmt::print("DeepSeek-V3 step, 2048 x H800 PP16 EP64 DP128 (analytical): wall {:.3f} s (goal <= 2 s), {} tasks\n", wall,
-             r.tasks);
+  fmt::print("DeepSeek-V3 step, 2048 x H800 PP16 EP64 DP128 {} (analytical): wall {:.3f} s (goal <= 2 s), {} tasks\n",
+             spec.schedule, wall, r.tasks);
   fmt::print("  predicted step {:.2f} s vs {:.2f} s from the report's GPU hours: {:+.1f} %\n", r.iteration_time_s,
              reported, 100.0 * (r.iteration_time_s - reported) / reported);
   fmt::print("  exposed EP {:.2f} s, bubble {:.2f} s, imbalance {:.3f} s (stage {}), fan-out {:.2f} nodes x {:.2f} GPUs\n",

@@ -73,10 +73,10 @@ double layer_activation_bytes(const TrainingSpec& s) {
 
 MemoryBreakdown estimate_memory(const TrainingSpec& s, const std::vector<std::vector<PipeStep>>& schedule,
                                 double capacity) {
-  const int pp = s.par.pp, vpp = s.par.vpp, dp = s.par.dp;
-  std::vector<std::vector<int>> layers(pp, std::vector<int>(vpp));
+  const int pp = s.par.pp, chunks = s.chunks(), dp = s.par.dp;
+  std::vector<std::vector<int>> layers(pp, std::vector<int>(chunks));
   for (int st = 0; st < pp; ++st)
-    for (int c = 0; c < vpp; ++c) layers[st][c] = s.layers_in_virtual_stage(c * pp + st);
+    for (int c = 0; c < chunks; ++c) layers[st][c] = s.layers_in_virtual_stage(s.vstage_of(c, st));
   const std::vector<double> inflight = peak_inflight_layers(schedule, layers);
   const double per_layer = layer_activation_bytes(s);
   // Full recompute re-materialises one layer at a time: its complete activations are live during

@@ -40,16 +40,24 @@ double RoutedTimer::gemm_seconds(const WorkItem& w, double tokens) {
   return sec;
 }
 
+const RoutedTimer::Draw& RoutedTimer::draw(int layer, int microbatch, double assignments) {
+  const auto key = std::make_pair(layer, microbatch);
+  auto it = draws_.find(key);
+  if (it != draws_.end()) return it->second;
+  // One stream per (layer, microbatch): independent of the order the graph builder asks in.
+  std::mt19937_64 rng(s_.routing.seed * 0x9E3779B97F4A7C15ULL ^ (uint64_t(layer) << 32 | uint64_t(microbatch)));
+  const ExpertLoad load =
+      draw_expert_load(shares(layer), assignments, s_.model.moe.router, s_.routing.fluctuation == "expected" ? nullptr : &rng);
+  return draws_.emplace(key, Draw{busiest_rank(load, s_.par.ep), load.dropped}).first->second;
+}
+
 RoutedInstance RoutedTimer::time(const WorkTemplate& items, int layer, int microbatch) {
   const int ep = s_.par.ep, E = s_.model.moe.experts;
   RoutedInstance r;
   r.assignments = tokens_per_rank_ * ep * s_.model.moe.top_k;
-  // One stream per (layer, microbatch): independent of the order the graph builder asks in.
-  std::mt19937_64 rng(s_.routing.seed * 0x9E3779B97F4A7C15ULL ^ (uint64_t(layer) << 32 | uint64_t(microbatch)));
-  const ExpertLoad load =
-      draw_expert_load(shares(layer), r.assignments, s_.model.moe.router, s_.routing.fluctuation == "expected" ? nullptr : &rng);
-  r.dropped = load.dropped;
-  const RankLoad busy = busiest_rank(load, ep);
+  const Draw& d = draw(layer, microbatch, r.assignments);
+  r.dropped = d.dropped;
+  const RankLoad& busy = d.busy;
   const double mean_expert = r.assignments / E;
   r.dispatch_scale = busy.mean_total > 0 ? std::ceil(busy.total / busy.mean_total * 64.0 - 1e-9) / 64.0 : 1.0;
   r.dispatch_scale = std::max(1.0, r.dispatch_scale);

@@ -34,6 +34,13 @@ class RoutedTimer {
 
  private:
   const std::vector<double>& shares(int layer);
+  // The draw of (layer, microbatch), made once: forward, recomputation and backward share it.
+  struct Draw {
+    RankLoad busy;
+    double dropped = 0;
+  };
+  const Draw& draw(int layer, int microbatch, double assignments);
+  std::map<std::pair<int, int>, Draw> draws_;
   double gemm_seconds(const WorkItem& w, double tokens);
   const TrainingSpec& s_;
   const hw::ComputeCostModel& cost_;

@@ -15,6 +15,7 @@
 #include "sim/training/layer_ops.hpp"
 #include "sim/training/model_math.hpp"
 #include "sim/training/routed_timing.hpp"
+#include "sim/training/stage_emitter.hpp"
 
 namespace foresight::sim {
 
@@ -28,11 +29,6 @@ const char* stream_name(int stream) {
 }
 
 namespace {
-
-TaskId push(TaskGraph& g, Task t) {
-  g.tasks().push_back(std::move(t));
-  return TaskId(g.tasks().size() - 1);
-}
 
 int first_layer_of(const TrainingSpec& s, int vstage) {
   int first = 0;
@@ -61,7 +57,7 @@ double layer_expert_params(const TrainingSpec& s, const ParamCounts& c, int laye
 // Parameters one GPU holds of a virtual stage, outside the routed experts (reduced over DP).
 double chunk_params_per_gpu(const TrainingSpec& s, int vstage) {
   const ParamCounts c = count_params(s.model);
-  const int last = s.par.pp * s.par.vpp - 1;
+  const int last = s.virtual_stages() - 1;
   const int first = first_layer_of(s, vstage);
   double p = 0;
   for (int l = first; l < first + s.layers_in_virtual_stage(vstage); ++l) p += layer_dense_params(s, c, l);
@@ -77,214 +73,45 @@ double chunk_expert_params_per_gpu(const TrainingSpec& s, int vstage) {
   return moe_layers_in(s, vstage) * count_params(s.model).expert * (s.model.is_moe() ? s.model.moe.experts / s.par.ep : 0);
 }
 
-Placement::Coord stage_coord(int stage) {
-  Placement::Coord c{};
-  c[index(ParallelDim::pp)] = stage;
-  return c;
-}
-
-double grad_comm_bytes(const TrainingSpec& s) { return dtype_size(s.grad_dtype()); }
-
-struct TimedTemplate {
-  const WorkTemplate* items = nullptr;
-  std::vector<double> seconds;
-  std::vector<bool> waited;   // a later item of the same template waits for this comm
+// Zero-bubble split of a backward template: the input-gradient part (everything but the weight-
+// gradient GEMMs; a communication a removed GEMM waited for now gates the next compute instead)
+// and the weight-gradient GEMMs.
+struct SplitWork {
+  WorkTemplate input, weight;
 };
-
-TimedTemplate time_template(const WorkTemplate& t, const hw::ComputeCostModel& cost) {
-  TimedTemplate out;
-  out.items = &t;
-  out.seconds.resize(t.size(), 0.0);
-  out.waited.resize(t.size(), false);
+SplitWork split_backward(const WorkTemplate& t) {
+  SplitWork out;
+  std::vector<int> moved(t.size(), -1);
   for (size_t i = 0; i < t.size(); ++i) {
-    const auto& w = t[i];
-    if (w.kind == WorkItem::Kind::gemm) out.seconds[i] = cost.gemm(w.gemm).seconds;
-    else if (w.kind == WorkItem::Kind::attention) out.seconds[i] = cost.attention(w.attn).seconds;
-    else if (w.kind == WorkItem::Kind::memory) out.seconds[i] = cost.memory_op(w.mem).seconds;
-    for (int d : w.waits) out.waited[d] = true;
+    WorkItem w = t[i];
+    const bool wgrad = w.kind == WorkItem::Kind::gemm && w.name.size() > 6 &&
+                       w.name.compare(w.name.size() - 6, 6, "_wgrad") == 0;
+    if (wgrad) {
+      w.waits.clear();
+      out.weight.push_back(std::move(w));
+      continue;
+    }
+    std::vector<int> waits;
+    for (int d : w.waits)
+      if (moved[size_t(d)] >= 0) waits.push_back(moved[size_t(d)]);
+    w.waits = std::move(waits);
+    moved[i] = int(out.input.size());
+    out.input.push_back(std::move(w));
   }
   return out;
 }
 
-struct Templates {
-  TimedTemplate layer_fwd, layer_bwd, embed_fwd, embed_bwd, head_fwd, head_bwd, moe_fwd, moe_bwd;
+// One part of the model (a layer kind, the embedding, the head) as forward, backward and the
+// backward's two zero-bubble halves.
+struct SplitTemplates {
+  TimedTemplate fwd, bwd, input, weight;
 };
-
-// A routed template's instance: its drawn timing and the token fan-out of its dispatches.
-struct Routed {
-  const RoutedInstance* timing = nullptr;
-  FanOut fan_out;
-  bool hierarchical = false;
+struct Templates {
+  SplitTemplates layer, moe, embed, head;
 };
 
 struct StepRecord {
   TaskId entry = -1, send = -1;
-};
-
-// Emits one stage's tasks. `carry` holds communication the next compute task must wait for, so
-// collectives that end a template still gate the following work.
-class StageEmitter {
- public:
-  StageEmitter(TaskGraph& g, const Placement& pl, int stage, bool replicate_dp) : g_(g) {
-    const Placement::Coord c = stage_coord(stage);
-    // The other TP/CP positions of this stage run their own DP collectives at the same moments;
-    // with a network model that shares links they must exist to compete for bandwidth.
-    if (replicate_dp)
-      for (int cp = 0; cp < pl.size(ParallelDim::cp); ++cp)
-        for (int tp = 0; tp < pl.size(ParallelDim::tp); ++tp)
-          if (tp != 0 || cp != 0) {
-            Placement::Coord sib = c;
-            sib[index(ParallelDim::tp)] = tp;
-            sib[index(ParallelDim::cp)] = cp;
-            sibling_dp_groups_.push_back(pl.group(ParallelDim::dp, sib));
-          }
-    rank_ = pl.global(c);
-    for (const auto& info : kParallelDimTable) groups_[index(info.dim)] = pl.group(info.dim, c);
-    expert_dp_group_ = pl.expert_dp_group(c);
-  }
-
-  int rank() const { return rank_; }
-  TaskId last_compute() const { return last_compute_; }
-  std::vector<TaskId>& carry() { return carry_; }
-  void begin_step() { first_in_step_ = -1; }
-  TaskId step_entry() const { return first_in_step_; }
-
-  // Labels every task added from now on (trace slices by microbatch, layer and pass).
-  void at(int microbatch, int chunk, int layer, bool forward) { mb_ = microbatch, chunk_ = chunk, layer_ = layer, fwd_ = forward; }
-
-  TaskId add(Task t) {
-    t.rank = rank_;
-    t.microbatch = mb_, t.chunk = chunk_, t.layer = layer_, t.forward = fwd_;
-    const TaskId id = push(g_, std::move(t));
-    if (first_in_step_ < 0) first_in_step_ = id;
-    return id;
-  }
-
-  // Returns the first compute task of the instantiation (the "layer start").
-  TaskId instantiate(const TimedTemplate& tt, const Routed& routed = {}) {
-    const auto& items = *tt.items;
-    std::vector<TaskId> ids(items.size(), -1);
-    TaskId first_compute = -1;
-    for (size_t i = 0; i < items.size(); ++i) {
-      const WorkItem& w = items[i];
-      Task t;
-      t.name = w.name;
-      t.category = w.category;
-      if (w.kind == WorkItem::Kind::comm) {
-        t.kind = Task::Kind::collective;
-        t.stream = dim_info(w.group).stream;
-        t.collective.op = w.op;
-        t.collective.bytes = w.bytes;
-        t.collective.ranks = groups_[index(w.group)];
-        if (w.routed == WorkItem::Routed::dispatch && routed.timing) {
-          // The busiest rank receives dispatch_scale times the mean: the all-to-all ends with it.
-          t.collective.bytes *= routed.timing->dispatch_scale;
-          if (routed.hierarchical) {
-            t.collective.algorithm = "hierarchical";
-            t.collective.fan_out_nodes = std::round(routed.fan_out.nodes * 1000.0) / 1000.0;
-            t.collective.fan_out_ranks_per_node = std::round(routed.fan_out.ranks_per_node * 1000.0) / 1000.0;
-          }
-        }
-        if (last_compute_ >= 0) t.deps.push_back(last_compute_);
-        ids[i] = add(std::move(t));
-        if (!tt.waited[i]) carry_.push_back(ids[i]);
-      } else {
-        t.kind = Task::Kind::compute;
-        t.stream = kCompute;
-        t.duration_s = w.routed != WorkItem::Routed::none && routed.timing ? routed.timing->seconds[i] : tt.seconds[i];
-        for (int d : w.waits) t.deps.push_back(ids[d]);
-        t.deps.insert(t.deps.end(), carry_.begin(), carry_.end());
-        carry_.clear();
-        ids[i] = add(std::move(t));
-        last_compute_ = ids[i];
-        if (first_compute < 0) first_compute = ids[i];
-      }
-    }
-    return first_compute;
-  }
-
-  TaskId collective(const std::string& name, const std::string& category, int stream, CollectiveOp op, double bytes,
-                    std::vector<int> ranks, std::vector<TaskId> deps) {
-    Task t;
-    t.kind = Task::Kind::collective;
-    t.name = name;
-    t.category = category;
-    t.stream = stream;
-    t.collective.op = op;
-    t.collective.bytes = bytes;
-    t.collective.ranks = std::move(ranks);
-    t.deps = std::move(deps);
-    return add(std::move(t));
-  }
-
-  // expert: over the expert-data-parallel group (routed-expert parameters). Flow fidelity gets the
-  // other TP/CP positions' dense DP traffic; their expert-DP peers are not replicated.
-  TaskId dp_collective(const std::string& name, int stream, CollectiveOp op, double bytes, std::vector<TaskId> deps,
-                       bool expert = false) {
-    if (expert) return collective(name, dim_name(ParallelDim::dp), stream, op, bytes, expert_dp_group_, std::move(deps));
-    const TaskId first_in_step = first_in_step_;
-    for (const auto& group : sibling_dp_groups_) {
-      Task t;
-      t.kind = Task::Kind::collective;
-      t.name = name;
-      t.category = dim_name(ParallelDim::dp);
-      t.stream = stream;
-      t.rank = group.front();
-      t.collective.op = op;
-      t.collective.bytes = bytes;
-      t.collective.ranks = group;
-      t.deps = deps;
-      push(g_, std::move(t));
-    }
-    first_in_step_ = first_in_step;
-    return collective(name, dim_name(ParallelDim::dp), stream, op, bytes, groups_[index(ParallelDim::dp)], std::move(deps));
-  }
-  int dp_size() const { return int(groups_[index(ParallelDim::dp)].size()); }
-  int expert_dp_size() const { return int(expert_dp_group_.size()); }
-  const std::vector<int>& ep_group() const { return groups_[index(ParallelDim::ep)]; }
-
- private:
-  TaskGraph& g_;
-  int rank_ = 0;
-  PerDim<std::vector<int>> groups_;   // this stage's communicator in each dimension
-  std::vector<std::vector<int>> sibling_dp_groups_;
-  std::vector<int> expert_dp_group_;
-  std::vector<TaskId> carry_;
-  TaskId last_compute_ = -1;
-  TaskId first_in_step_ = -1;
-  int mb_ = -1, chunk_ = -1, layer_ = -1;
-  bool fwd_ = true;
-};
-
-// Gradient buckets fill in backward order as each layer's weight gradients become final (during
-// the last microbatch's backward of that chunk) and are reduced as soon as they are full.
-class GradBuckets {
- public:
-  GradBuckets(StageEmitter& e, const TrainingSpec& s, std::vector<TaskId>& issued, bool expert = false)
-      : e_(e), s_(s), issued_(issued), expert_(expert) {}
-  void add(double params) {
-    pending_ += params * grad_comm_bytes(s_);
-    if (pending_ >= s_.dp_bucket_bytes) flush();
-  }
-  void flush() {
-    if (pending_ <= 0 || (expert_ ? e_.expert_dp_size() : e_.dp_size()) <= 1) {
-      pending_ = 0;
-      return;
-    }
-    const CollectiveOp op = s_.zero == 0 ? CollectiveOp::all_reduce : CollectiveOp::reduce_scatter;
-    std::vector<TaskId> deps;
-    if (e_.last_compute() >= 0) deps.push_back(e_.last_compute());
-    const std::string name = std::string(expert_ ? "expert_" : "") + (s_.zero == 0 ? "dp_grad_all_reduce" : "dp_grad_reduce_scatter");
-    issued_.push_back(e_.dp_collective(name, kDpGradStream, op, pending_, deps, expert_));
-    pending_ = 0;
-  }
-
- private:
-  StageEmitter& e_;
-  const TrainingSpec& s_;
-  std::vector<TaskId>& issued_;
-  bool expert_ = false;
-  double pending_ = 0;
 };
 
 // Executors may require every dependency to be submitted before its dependents (the flow executor
@@ -330,26 +157,31 @@ void sort_topologically(TaskGraph& g) {
 
 double stage_params_per_gpu(const TrainingSpec& s, int stage) {
   double p = 0;
-  for (int c = 0; c < s.par.vpp; ++c) p += chunk_params_per_gpu(s, c * s.par.pp + stage);
+  for (int c = 0; c < s.chunks(); ++c) p += chunk_params_per_gpu(s, s.vstage_of(c, stage));
   return p;
 }
 
 double stage_expert_params_per_gpu(const TrainingSpec& s, int stage) {
   double p = 0;
-  for (int c = 0; c < s.par.vpp; ++c) p += chunk_expert_params_per_gpu(s, c * s.par.pp + stage);
+  for (int c = 0; c < s.chunks(); ++c) p += chunk_expert_params_per_gpu(s, s.vstage_of(c, stage));
   return p;
 }
 
 TrainingGraphInfo build_training_graph(const TrainingSpec& s, const hw::ComputeCostModel& cost, TaskGraph& g,
                                        bool replicate_dp, int nvlink_domain) {
-  const int pp = s.par.pp, vpp = s.par.vpp, vstages = pp * vpp;
+  const int pp = s.par.pp, chunks = s.chunks(), vstages = s.virtual_stages();
   const int m = int(s.microbatches());
   const Placement pl(s.par);
   const MicrobatchWork work = build_microbatch_work(s);
-  const Templates tpl{time_template(work.layer_fwd, cost),     time_template(work.layer_bwd, cost),
-                      time_template(work.embed_fwd, cost),     time_template(work.embed_bwd, cost),
-                      time_template(work.head_fwd, cost),      time_template(work.head_bwd, cost),
-                      time_template(work.moe_layer_fwd, cost), time_template(work.moe_layer_bwd, cost)};
+  const SplitWork split_layer = split_backward(work.layer_bwd), split_moe = split_backward(work.moe_layer_bwd),
+                  split_embed = split_backward(work.embed_bwd), split_head = split_backward(work.head_bwd);
+  auto timed = [&](const WorkTemplate& f, const WorkTemplate& b, const SplitWork& sw) {
+    return SplitTemplates{time_template(f, cost), time_template(b, cost), time_template(sw.input, cost),
+                          time_template(sw.weight, cost)};
+  };
+  const Templates tpl{timed(work.layer_fwd, work.layer_bwd, split_layer),
+                      timed(work.moe_layer_fwd, work.moe_layer_bwd, split_moe),
+                      timed(work.embed_fwd, work.embed_bwd, split_embed), timed(work.head_fwd, work.head_bwd, split_head)};
   const ParamCounts pc = count_params(s.model);
   const double act_bytes = 2.0;
   // Scatter/gather optimisation (Narayanan et al. 2021, sec. 4.1) and sequence parallelism both
@@ -357,15 +189,15 @@ TrainingGraphInfo build_training_graph(const TrainingSpec& s, const hw::ComputeC
   const double boundary_bytes = double(s.micro_batch) * s.sequence_length / s.par.cp * s.model.hidden * act_bytes / s.par.tp;
 
   TrainingGraphInfo info;
-  info.schedule = pipeline_schedule(s.schedule, pp, vpp, m);
-  std::vector<StepRecord> steps(size_t(2) * vpp * m * pp);
+  info.schedule = pipeline_schedule(s.schedule, pp, s.par.vpp, m, s.overlap_ep_comm);
+  std::vector<StepRecord> steps(size_t(2) * chunks * m * pp);
   auto step_index = [&](bool fwd, int mb, int chunk, int stage) {
-    return ((size_t(fwd ? 1 : 0) * vpp + chunk) * m + mb) * pp + stage;
+    return ((size_t(fwd ? 1 : 0) * chunks + chunk) * m + mb) * pp + stage;
   };
   std::vector<StageEmitter> emitters;
   emitters.reserve(pp);
   std::vector<std::vector<TaskId>> dp_tasks(pp);
-  std::vector<std::vector<TaskId>> param_gathers(size_t(pp) * vpp);
+  std::vector<std::vector<TaskId>> param_gathers(size_t(pp) * chunks);
 
   // Mixture of experts: the EP group's ranks by NVLink domain, and one routing draw per
   // (layer, microbatch) shared by its forward, recomputation and backward.
@@ -411,6 +243,7 @@ TrainingGraphInfo build_training_graph(const TrainingSpec& s, const hw::ComputeC
   for (int st = 0; st < pp; ++st) {
     emitters.emplace_back(g, pl, st, replicate_dp);
     StageEmitter& e = emitters.back();
+    const auto& schedule = info.schedule[st];
     info.stage_rank.push_back(e.rank());
     info.stage_params.push_back(stage_params_per_gpu(s, st));
     info.stage_expert_params.push_back(stage_expert_params_per_gpu(s, st));
@@ -420,17 +253,26 @@ TrainingGraphInfo build_training_graph(const TrainingSpec& s, const hw::ComputeC
     // Distributed optimizer: updated parameters are all-gathered; overlapped with this
     // iteration's forward pass, each chunk's first forward waits for its chunk's buckets.
     if ((s.zero == 1 || s.zero == 2) && s.overlap_dp_param_gather) {
-      for (int c = 0; c < vpp; ++c)
+      for (int c = 0; c < chunks; ++c)
         for (bool expert : {false, true}) {
           if ((expert ? e.expert_dp_size() : e.dp_size()) <= 1) continue;
-          double bytes = (expert ? chunk_expert_params_per_gpu(s, c * pp + st) : chunk_params_per_gpu(s, c * pp + st)) * act_bytes;
+          const int v = s.vstage_of(c, st);
+          double bytes = (expert ? chunk_expert_params_per_gpu(s, v) : chunk_params_per_gpu(s, v)) * act_bytes;
           while (bytes > 0) {
             const double b = std::min(bytes, s.dp_bucket_bytes);
-            param_gathers[size_t(st) * vpp + c].push_back(e.dp_collective(
+            param_gathers[size_t(st) * chunks + c].push_back(e.dp_collective(
                 expert ? "expert_dp_param_all_gather" : "dp_param_all_gather", kDpParamStream, CollectiveOp::all_gather, b, {}, expert));
             bytes -= b;
           }
         }
+    }
+    // The step after which each chunk's weight gradients are final: its last backward that
+    // computes them (a full backward or a deferred weight-gradient step).
+    std::vector<int> last_grad_step(size_t(chunks), -1), first_forward(size_t(chunks), -1);
+    for (size_t k = 0; k < schedule.size(); ++k) {
+      const PipeStep& step = schedule[k];
+      if (!step.forward && step.part != PipeStep::Part::input_grad) last_grad_step[size_t(step.chunk)] = int(k);
+      if (step.forward && first_forward[size_t(step.chunk)] < 0) first_forward[size_t(step.chunk)] = int(k);
     }
     GradBuckets buckets(e, s, dp_tasks[st]);
     GradBuckets expert_buckets(e, s, dp_tasks[st], true);
@@ -443,94 +285,182 @@ TrainingGraphInfo build_training_graph(const TrainingSpec& s, const hw::ComputeC
       e.carry().push_back(e.dp_collective("zero3_param_all_gather", kDpParamStream, CollectiveOp::all_gather,
                                           params * act_bytes, deps));
     };
-    for (const PipeStep& step : info.schedule[st]) {
-      e.begin_step();
-      const int v = step.chunk * pp + st;
-      const int layers = s.layers_in_virtual_stage(v);
-      const bool final_bwd = !step.forward && step.microbatch == m - 1 && !zero3;
-      auto grads_ready = [&](double params, double expert_params) {
-        if (!final_bwd) return;
-        if (s.overlap_dp_grad_reduce) {
-          buckets.add(params);
-          if (expert_params > 0) expert_buckets.add(expert_params);
-        } else {
-          deferred_grads += params;
-          deferred_expert_grads += expert_params;
+
+    // One pass of a step as units: a template with its routing and labels, and the gradients that
+    // become final once it has run (when this is the chunk's last gradient-computing step).
+    struct Unit {
+      const TimedTemplate* tt = nullptr;
+      Routed routed;
+      std::unique_ptr<RoutedInstance> inst;
+      int layer = -1;
+      double dense = 0, expert = 0;   // gradients ready after the unit
+      double gather = -1;             // ZeRO-3: parameters gathered before it
+      double zero3_scatter = 0;       // ZeRO-3: gradients reduce-scattered after it
+    };
+    auto units_of = [&](const PipeStep& step, bool final_grads) {
+      std::vector<Unit> out;
+      const int v = s.vstage_of(step.chunk, st);
+      const int layers = s.layers_in_virtual_stage(v), first = first_layer_of(s, v);
+      const bool input = step.part == PipeStep::Part::input_grad, weight = step.part == PipeStep::Part::weight_grad;
+      auto pick = [&](const SplitTemplates& t) -> const TimedTemplate* {
+        return step.forward ? &t.fwd : input ? &t.input : weight ? &t.weight : &t.bwd;
+      };
+      auto add = [&](const SplitTemplates& t, int layer, double dense, double expert) {
+        Unit u;
+        u.tt = pick(t);
+        u.layer = layer;
+        if (final_grads && !step.forward) u.dense = dense, u.expert = expert;
+        if (layer >= 0 && is_moe_layer(s, layer)) {
+          u.routed = routed_for(layer, step.microbatch, t.fwd);
+          u.inst = std::make_unique<RoutedInstance>(router->time(*u.tt->items, layer, step.microbatch));
+          u.routed.timing = u.inst.get();
+          info.stage_routed_s[size_t(st)] += u.inst->busiest_s;
+          info.stage_balanced_s[size_t(st)] += u.inst->balanced_s;
         }
+        out.push_back(std::move(u));
       };
-      const int first_layer = first_layer_of(s, v);
-      // One layer's pass: MoE layers take their routed timing for this microbatch.
-      auto run_layer = [&](int layer, bool fwd) {
-        if (!is_moe_layer(s, layer)) return e.instantiate(fwd ? tpl.layer_fwd : tpl.layer_bwd);
-        const TimedTemplate& tt = fwd ? tpl.moe_fwd : tpl.moe_bwd;
-        const Routed r = routed_for(layer, step.microbatch, tt);
-        // The forward draw times the backward too: time the backward template with the same routing.
-        const RoutedInstance inst = fwd ? *r.timing : router->time(*tt.items, layer, step.microbatch);
-        Routed rr = r;
-        rr.timing = &inst;
-        info.stage_routed_s[size_t(st)] += inst.busiest_s;
-        info.stage_balanced_s[size_t(st)] += inst.balanced_s;
-        return e.instantiate(tt, rr);
-      };
-      e.at(step.microbatch, v, -1, step.forward);
+      const double head_params = (pc.final_norm + (s.model.tied_embeddings ? 0.0 : pc.output)) / s.par.tp;
       if (step.forward) {
-        if (v == 0) e.instantiate(tpl.embed_fwd);
+        if (v == 0) add(tpl.embed, -1, 0, 0);
         for (int l = 0; l < layers; ++l) {
-          const int layer = first_layer + l;
-          e.at(step.microbatch, v, layer, true);
-          if (zero3 && e.dp_size() > 1)
-            gather_layer(layer_dense_params(s, pc, layer) + (v == 0 && l == 0 ? pc.embedding / s.par.tp : 0));
-          prev_layer_start = run_layer(layer, true);
+          const int layer = first + l;
+          add(is_moe_layer(s, layer) ? tpl.moe : tpl.layer, layer, 0, 0);
+          if (zero3) out.back().gather = layer_dense_params(s, pc, layer) + (v == 0 && l == 0 ? pc.embedding / s.par.tp : 0);
         }
-        e.at(step.microbatch, v, -1, true);
-        if (v == vstages - 1) e.instantiate(tpl.head_fwd);
+        if (v == vstages - 1) add(tpl.head, -1, 0, 0);
       } else {
-        const double head_params = (pc.final_norm + (s.model.tied_embeddings ? 0.0 : pc.output)) / s.par.tp;
-        if (v == vstages - 1) {
-          e.instantiate(tpl.head_bwd);
-          grads_ready(head_params, 0.0);
-        }
+        if (v == vstages - 1) add(tpl.head, -1, head_params, 0);
         for (int l = 0; l < layers; ++l) {
-          const int layer = first_layer + layers - 1 - l;
-          e.at(step.microbatch, v, layer, false);
+          const int layer = first + layers - 1 - l;
           const double dense = layer_dense_params(s, pc, layer);
-          if (zero3 && e.dp_size() > 1) gather_layer(dense);
-          prev_layer_start = run_layer(layer, false);
-          grads_ready(dense, layer_expert_params(s, pc, layer));
-          if (zero3 && e.dp_size() > 1)
-            dp_tasks[st].push_back(e.dp_collective("zero3_grad_reduce_scatter", kDpGradStream,
-                                                   CollectiveOp::reduce_scatter, dense * grad_comm_bytes(s),
-                                                   {e.last_compute()}));
+          add(is_moe_layer(s, layer) ? tpl.moe : tpl.layer, layer, dense, layer_expert_params(s, pc, layer));
+          if (zero3) out.back().gather = dense, out.back().zero3_scatter = dense;
         }
-        e.at(step.microbatch, v, -1, false);
-        if (v == 0) {
-          e.instantiate(tpl.embed_bwd);
-          grads_ready(pc.embedding / s.par.tp, 0.0);
+        if (v == 0) add(tpl.embed, -1, pc.embedding / s.par.tp, 0);
+      }
+      return out;
+    };
+    auto grads_ready = [&](const Unit& u) {
+      if (u.dense <= 0 && u.expert <= 0) return;
+      if (s.overlap_dp_grad_reduce) {
+        buckets.add(u.dense);
+        if (u.expert > 0) expert_buckets.add(u.expert);
+      } else {
+        deferred_grads += u.dense;
+        deferred_expert_grads += u.expert;
+      }
+    };
+    auto run_unit = [&](Unit& u, StageEmitter::PassState* pass, StageEmitter::Cursor* cur, bool whole) {
+      if (!pass) {
+        if (u.gather >= 0 && e.dp_size() > 1) gather_layer(u.gather);
+        prev_layer_start = e.instantiate(*u.tt, u.routed);
+      } else {
+        e.emit(*cur, *pass, whole);
+      }
+    };
+    auto after_unit = [&](Unit& u) {
+      grads_ready(u);
+      if (u.zero3_scatter > 0 && e.dp_size() > 1)
+        dp_tasks[st].push_back(e.dp_collective("zero3_grad_reduce_scatter", kDpGradStream, CollectiveOp::reduce_scatter,
+                                               u.zero3_scatter * grad_comm_bytes(s), {e.last_compute()}));
+    };
+    auto label = [&](const PipeStep& step, int layer) {
+      e.at(step.microbatch, s.vstage_of(step.chunk, st), layer, step.forward);
+    };
+    // The pipeline send that ends a pass (none for weight-gradient steps and the pipeline's ends).
+    auto send_after = [&](const PipeStep& step, TaskId last_compute, std::vector<TaskId>& carry) -> TaskId {
+      const int v = s.vstage_of(step.chunk, st);
+      if (step.part == PipeStep::Part::weight_grad || !(step.forward ? v < vstages - 1 : v > 0)) return -1;
+      const int peer = s.stage_of(step.forward ? v + 1 : v - 1, step.chunk);
+      std::vector<TaskId> deps{last_compute};
+      deps.insert(deps.end(), carry.begin(), carry.end());
+      carry.clear();
+      label(step, -1);
+      return e.collective(step.forward ? "pp_send_activation" : "pp_send_grad", dim_name(ParallelDim::pp),
+                          step.forward ? kPpFwdStream : kPpBwdStream, CollectiveOp::send_recv, boundary_bytes,
+                          {e.rank(), pl.global(stage_coord(peer))}, deps);
+    };
+    auto record = [&](const PipeStep& step, TaskId entry, TaskId send) {
+      if (step.part == PipeStep::Part::weight_grad) return;
+      steps[step_index(step.forward, step.microbatch, step.chunk, st)] = StepRecord{entry, send};
+      const int k = int(&step - schedule.data());
+      if (step.forward && k == first_forward[size_t(step.chunk)])
+        for (TaskId pg : param_gathers[size_t(st) * chunks + step.chunk]) g.tasks()[entry].deps.push_back(pg);
+    };
+
+    for (size_t k = 0; k < schedule.size(); ++k) {
+      const PipeStep& step = schedule[k];
+      const bool final_grads = int(k) == last_grad_step[size_t(step.chunk)];
+      if (!(step.overlap_next && k + 1 < schedule.size())) {
+        // One pass alone.
+        e.begin_step();
+        std::vector<Unit> units = units_of(step, final_grads);
+        for (Unit& u : units) {
+          label(step, u.layer);
+          run_unit(u, nullptr, nullptr, true);
+          after_unit(u);
         }
-        if (final_bwd && s.overlap_dp_grad_reduce) {
+        if (final_grads && s.overlap_dp_grad_reduce) {
           buckets.flush();
           expert_buckets.flush();
         }
-      }
-      StepRecord rec;
-      rec.entry = e.step_entry();
-      const bool sends = step.forward ? v < vstages - 1 : v > 0;
-      if (sends) {
-        const int peer = step.forward ? (st + 1) % pp : (st + pp - 1) % pp;
-        std::vector<TaskId> deps{e.last_compute()};
-        deps.insert(deps.end(), e.carry().begin(), e.carry().end());
-        e.carry().clear();
-        rec.send = e.collective(step.forward ? "pp_send_activation" : "pp_send_grad", dim_name(ParallelDim::pp),
-                                step.forward ? kPpFwdStream : kPpBwdStream, CollectiveOp::send_recv, boundary_bytes,
-                                {e.rank(), pl.global(stage_coord(peer))},
-                                deps);
+        const TaskId entry = e.step_entry();
         // Megatron-LM batches each pass's send with the next receive and waits for both before
         // computing on, so a stage's next pass also waits for its own outgoing send.
-        e.carry().push_back(rec.send);
+        const TaskId send = send_after(step, e.last_compute(), e.carry());
+        if (send >= 0) e.carry().push_back(send);
+        record(step, entry, send);
+        continue;
       }
-      steps[step_index(step.forward, step.microbatch, step.chunk, st)] = rec;
-      if (step.forward && step.microbatch == 0)
-        for (TaskId pg : param_gathers[size_t(st) * vpp + step.chunk]) g.tasks()[rec.entry].deps.push_back(pg);
+      // An overlapped pair: the two passes' layers alternate segment by segment (each segment runs
+      // up to and including a communication), so one pass computes while the other's all-to-all,
+      // tensor-parallel or pipeline traffic is in flight. Both wait for what the stage's previous
+      // pass left pending (its sends), and each sends when it ends.
+      const PipeStep& other = schedule[k + 1];
+      const bool other_final = int(k + 1) == last_grad_step[size_t(other.chunk)];
+      std::vector<Unit> ua = units_of(step, final_grads), ub = units_of(other, other_final);
+      StageEmitter::PassState pa = e.own_pass(), pb = e.own_pass();
+      e.carry().clear();
+      TaskId entry_a = -1, entry_b = -1;
+      size_t ia = 0, ib = 0;
+      std::unique_ptr<StageEmitter::Cursor> ca, cb;
+      auto advance = [&](std::vector<Unit>& units, size_t& i, std::unique_ptr<StageEmitter::Cursor>& cur,
+                         StageEmitter::PassState& pass, const PipeStep& ps, TaskId& entry) {
+        if (i >= units.size()) return;
+        if (!cur) cur = std::make_unique<StageEmitter::Cursor>(StageEmitter::cursor(*units[i].tt, units[i].routed));
+        label(ps, units[i].layer);
+        const TaskId before = TaskId(g.tasks().size());
+        run_unit(units[i], &pass, cur.get(), false);
+        if (entry < 0 && TaskId(g.tasks().size()) > before) entry = before;
+        if (cur->done()) {
+          after_unit(units[i]);
+          cur.reset();
+          ++i;
+        }
+      };
+      while (ia < ua.size() || ib < ub.size()) {
+        advance(ua, ia, ca, pa, step, entry_a);
+        advance(ub, ib, cb, pb, other, entry_b);
+      }
+      if ((final_grads || other_final) && s.overlap_dp_grad_reduce) {
+        buckets.flush();
+        expert_buckets.flush();
+      }
+      // As dualpipe.py runs a pair: it receives both inputs before starting (both entries are the
+      // pair's first task) and sends both outputs when the pair has finished.
+      const TaskId pair_end = e.last_compute();
+      pa.carry.push_back(pair_end);
+      pb.carry.push_back(pair_end);
+      const TaskId send_a = send_after(step, pa.last_compute, pa.carry);
+      const TaskId send_b = send_after(other, pb.last_compute, pb.carry);
+      for (TaskId id : pa.carry) e.carry().push_back(id);
+      for (TaskId id : pb.carry) e.carry().push_back(id);
+      if (send_a >= 0) e.carry().push_back(send_a);
+      if (send_b >= 0) e.carry().push_back(send_b);
+      const TaskId entry = entry_a >= 0 ? entry_a : entry_b;
+      record(step, entry, send_a);
+      record(other, entry, send_b);
+      ++k;
     }
     e.at(-1, -1, -1, true);
     if (!s.overlap_dp_grad_reduce) {
@@ -556,24 +486,46 @@ TrainingGraphInfo build_training_graph(const TrainingSpec& s, const hw::ComputeC
   }
 
   // Cross-stage edges: a pass starts when the neighbouring virtual stage's send has arrived.
+  // The chunk of the neighbouring virtual stage: the same direction under dualpipe, else v / pp.
+  auto chunk_of = [&](int v, int chunk) { return s.dualpipe() ? chunk : v / pp; };
   for (int st = 0; st < pp; ++st) {
     for (const PipeStep& step : info.schedule[st]) {
+      if (step.part == PipeStep::Part::weight_grad) continue;
       const StepRecord& rec = steps[step_index(step.forward, step.microbatch, step.chunk, st)];
-      const int v = step.chunk * pp + st;
+      const int v = s.vstage_of(step.chunk, st);
       TaskId pred = -1;
       if (step.forward && v > 0) {
-        const int pv = v - 1;
-        pred = steps[step_index(true, step.microbatch, pv / pp, pv % pp)].send;
+        const int pv = v - 1, pc_ = chunk_of(pv, step.chunk);
+        pred = steps[step_index(true, step.microbatch, pc_, s.stage_of(pv, pc_))].send;
       } else if (!step.forward && v < vstages - 1) {
-        const int nv = v + 1;
-        pred = steps[step_index(false, step.microbatch, nv / pp, nv % pp)].send;
+        const int nv = v + 1, nc = chunk_of(nv, step.chunk);
+        pred = steps[step_index(false, step.microbatch, nc, s.stage_of(nv, nc))].send;
       }
-      if (pred >= 0) g.tasks()[rec.entry].deps.push_back(pred);
+      if (pred >= 0 && rec.entry >= 0) g.tasks()[rec.entry].deps.push_back(pred);
     }
   }
 
   // Tied embeddings across stages: the first and last stage sum their embedding gradients.
   TaskId tied = -1;
+  // DualPipe: each model chunk lives on two stages (one per direction); their gradients are summed
+  // before the optimizer step (dualpipe's example all-reduces the two copies).
+  std::vector<std::vector<TaskId>> copy_sums(pp);
+  if (s.dualpipe())
+    for (int st = 0; st < pp / 2; ++st) {
+      const int mirror = pp - 1 - st;
+      for (bool expert : {false, true}) {
+        // The pair shares two chunks: st (direction 0 here, 1 on the mirror) and the mirror's.
+        const double params = expert ? chunk_expert_params_per_gpu(s, st) + chunk_expert_params_per_gpu(s, mirror)
+                                     : chunk_params_per_gpu(s, st) + chunk_params_per_gpu(s, mirror);
+        if (params <= 0) continue;
+        std::vector<TaskId> deps{emitters[st].last_compute(), emitters[mirror].last_compute()};
+        const TaskId id = emitters[st].collective(expert ? "dualpipe_expert_copy_grad_all_reduce" : "dualpipe_copy_grad_all_reduce",
+                                                  dim_name(ParallelDim::pp), kDpGradStream, CollectiveOp::all_reduce,
+                                                  params * grad_comm_bytes(s), {info.stage_rank[st], info.stage_rank[mirror]}, deps);
+        copy_sums[st].push_back(id);
+        copy_sums[mirror].push_back(id);
+      }
+    }
   if (s.model.tied_embeddings && pp > 1) {
     std::vector<TaskId> deps{emitters[0].last_compute(), emitters[pp - 1].last_compute()};
     tied = emitters[0].collective("embedding_grad_all_reduce", dim_name(ParallelDim::pp), kDpGradStream, CollectiveOp::all_reduce,
@@ -597,6 +549,7 @@ TrainingGraphInfo build_training_graph(const TrainingSpec& s, const hw::ComputeC
     e.carry().clear();
     if (e.last_compute() >= 0) opt.deps.push_back(e.last_compute());
     if (tied >= 0 && (st == 0 || st == pp - 1)) opt.deps.push_back(tied);
+    for (TaskId id : copy_sums[st]) opt.deps.push_back(id);
     const TaskId opt_id = e.add(std::move(opt));
     if ((s.zero == 1 || s.zero == 2) && !s.overlap_dp_param_gather)
       for (bool expert : {false, true}) {

@@ -13,7 +13,7 @@
 namespace foresight::sim {
 
 int TrainingSpec::layers_in_virtual_stage(int vstage) const {
-  const int vstages = par.pp * par.vpp;
+  const int vstages = virtual_stages();
   if (par.first_stage_layers > 0 || par.last_stage_layers > 0) {  // uneven split (vpp 1, validated)
     const int first = par.first_stage_layers, last = par.last_stage_layers;
     const int middle_stages = vstages - (first > 0 ? 1 : 0) - (last > 0 ? 1 : 0);
@@ -134,6 +134,22 @@ void validate_training(TrainingSpec& s, const YamlNode& t, int total_gpus, int n
   } else if (p.vpp != 1) {
     blame(t, "parallelism.vpp").fail(fmt::format("vpp = {} requires schedule: interleaved", p.vpp));
   }
+  if (s.dualpipe()) {
+    // DualPipe feeds half the microbatches from each end and needs both halves to fill the
+    // pipeline: pp even, microbatches even and at least 2*pp (dualpipe.py's own checks).
+    if (p.pp < 2 || p.pp % 2 != 0)
+      blame(t, "parallelism.pp").fail(fmt::format("schedule 'dualpipe' needs an even pp >= 2, not {}", p.pp));
+    if (s.microbatches() % 2 != 0 || s.microbatches() < 2 * p.pp)
+      blame(t, "global_batch").fail(fmt::format(
+          "schedule 'dualpipe' needs an even number of microbatches, at least 2*pp = {}; "
+          "global_batch/(dp*micro_batch) = {}", 2 * p.pp, s.microbatches()));
+    if (s.zero == 3) blame(t, "zero").fail("zero: 3 with schedule 'dualpipe' is not modelled");
+  }
+  if (s.overlap_ep_comm && s.schedule != "1f1b")
+    blame(t, "overlap.ep_comm").fail(fmt::format(
+        "overlapped forward/backward pairs are modelled for schedule 1f1b (dualpipe always overlaps); schedule is {}",
+        s.schedule));
+  if (s.overlap_ep_comm && s.zero == 3) blame(t, "overlap.ep_comm").fail("overlap.ep_comm with zero: 3 is not modelled");
   // Work before allocation: the task graph holds about 40 tasks per layer and pass of each stage's
   // representative rank (forward, backward, recompute), and a DP bucket per dp_bucket bytes of
   // gradients; both are checked here, where the keys that size them can be named, instead of
@@ -204,12 +220,13 @@ TrainingSpec parse_training(const YamlNode& model, const YamlNode& t, const hw::
     s.zero = static_cast<int>(v->as_int_in(0, 3));
   }
   if (auto v = t.find("recompute")) s.recompute = v->as_choice({"none", "selective", "full"});
-  if (auto v = t.find("schedule")) s.schedule = v->as_choice({"gpipe", "1f1b", "interleaved"});
+  if (auto v = t.find("schedule")) s.schedule = v->as_choice({"gpipe", "1f1b", "interleaved", "dualpipe"});
   if (auto o = t.find("overlap")) {
-    o->expect_only({"dp_grad_reduce", "dp_param_gather", "tp_comm"});
+    o->expect_only({"dp_grad_reduce", "dp_param_gather", "tp_comm", "ep_comm"});
     s.overlap_dp_grad_reduce = read_bool(*o, "dp_grad_reduce", true);
     s.overlap_dp_param_gather = read_bool(*o, "dp_param_gather", true);
     s.overlap_tp_comm = read_bool(*o, "tp_comm", false);
+    s.overlap_ep_comm = read_bool(*o, "ep_comm", false);
   }
   if (auto v = t.find("dp_bucket")) {
     s.dp_bucket_bytes = v->as_quantity(units::Dimension::bytes);

@@ -27,8 +27,11 @@ struct TrainingSpec : WorkloadSpec {
   ParallelismSpec par;
   int zero = 0;
   std::string recompute = "none";   // none | selective | full
-  std::string schedule = "1f1b";    // gpipe | 1f1b | interleaved
+  std::string schedule = "1f1b";    // gpipe | 1f1b | interleaved | dualpipe
   bool overlap_dp_grad_reduce = true, overlap_dp_param_gather = true, overlap_tp_comm = false;
+  // overlap.ep_comm (1f1b): steady-state forward/backward pairs of different microbatches run
+  // interleaved, each pass's all-to-alls hidden by the other's compute (dualpipe always does).
+  bool overlap_ep_comm = false;
   double dp_bucket_bytes = 25.0 * 1048576;
   // flash: fused attention that never materialises the s x s scores (FlashAttention-2/3).
   // unfused: batched QK^T / PV GEMMs plus softmax and dropout over s x s tensors (Megatron 2021).
@@ -45,8 +48,19 @@ struct TrainingSpec : WorkloadSpec {
   nlohmann::json describe() const override;
 
   int64_t microbatches() const { return global_batch / (par.dp * micro_batch); }
-  // Layers held by virtual pipeline stage `vstage` (0 .. pp*vpp-1), after embedding/loss accounting.
+  // Layers held by virtual pipeline stage `vstage` (0 .. virtual_stages()-1), after embedding/loss accounting.
   int layers_in_virtual_stage(int vstage) const;
+  // Model chunks per stage and their virtual stages: interleaved, chunk c of stage s is c*pp + s;
+  // dualpipe, a stage holds two copies, chunk s for direction 0 and chunk pp-1-s for direction 1.
+  bool dualpipe() const { return schedule == "dualpipe"; }
+  int chunks() const { return dualpipe() ? 2 : par.vpp; }
+  int virtual_stages() const { return dualpipe() ? par.pp : par.pp * par.vpp; }
+  int vstage_of(int chunk, int stage) const {
+    return dualpipe() ? (chunk == 0 ? stage : par.pp - 1 - stage) : chunk * par.pp + stage;
+  }
+  int stage_of(int vstage, int chunk) const {
+    return dualpipe() ? (chunk == 0 ? vstage : par.pp - 1 - vstage) : vstage % par.pp;
+  }
 };
 
 TrainingSpec parse_training(const YamlNode& model, const YamlNode& training, const hw::Catalog& catalog,

@@ -105,3 +105,62 @@ TEST_CASE("breakdown adds up to the iteration time", "[training][schedule]") {
   CHECK(b.exposed_in(ParallelDim::dp) > 0);   // gradient reduction deliberately not overlapped
   CHECK(b.bubble > 0);
 }
+
+namespace {
+
+// One transformer layer per stage and a two-token vocabulary (the logits GEMM is 1/4096 of a
+// layer), timed by GEMM FLOPs only with free communication: per layer and microbatch F = 1 unit,
+// the full backward B = 2 (input and weight gradients), the weight gradient W = 1.
+struct PipelineRun {
+  double iteration_s = 0, unit_s = 0, busy_s = 0;
+};
+PipelineRun run_pipeline(const std::string& schedule, int pp, int m) {
+  auto s = foresight::test::make_spec(foresight::test::llama_model(pp, 1024, 8, 8, 4096, 2), 1, pp, 1, 1, 256, m, 1);
+  s.schedule = schedule;
+  foresight::test::FlopCost gemm_only;
+  foresight::sim::TaskGraph g;
+  std::vector<foresight::sim::TaskTiming> t;
+  const auto r = foresight::test::train(s, foresight::test::cluster_for(s), gemm_only, foresight::test::zero_timer(), &g, &t);
+  PipelineRun out;
+  out.iteration_s = r.iteration_time_s;
+  const double layer_params = foresight::sim::count_params(s.model).layer_matmul;
+  out.unit_s = 2.0 * 256 * layer_params * 1e-12;
+  for (size_t i = 0; i < g.tasks().size(); ++i)
+    if (g.tasks()[i].rank == r.reported_rank && g.tasks()[i].kind == foresight::sim::Task::Kind::compute)
+      out.busy_s += t[i].end_s - t[i].start_s;
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("DualPipe's bubble against the paper's closed form, and 1F1B's", "[training][schedule][dualpipe]") {
+  // DeepSeek-V3 report Table 2: 1F1B idles (PP-1)(F+B); DualPipe (PP/2-1)(F&B + B - 3W), where
+  // with nothing to overlap F&B = F + B. In units: 1F1B (PP-1)*3, DualPipe (PP/2-1)*2.
+  // Tolerance 1e-3: the logits GEMM of the 2-token vocabulary on the end stages.
+  for (int pp : {4, 8}) {
+    INFO("pp " << pp);
+    const int m = 2 * pp + 4;
+    const auto one = run_pipeline("1f1b", pp, m);
+    CHECK(one.busy_s == Approx(m * 3 * one.unit_s).epsilon(1e-3));
+    CHECK(one.iteration_s - one.busy_s == Approx((pp - 1) * 3 * one.unit_s).epsilon(1e-3));
+    const auto dual = run_pipeline("dualpipe", pp, m);
+    CHECK(dual.busy_s == Approx(m * 3 * dual.unit_s).epsilon(1e-3));
+    CHECK(dual.iteration_s - dual.busy_s == Approx((pp / 2 - 1) * 2 * dual.unit_s).epsilon(1e-3));
+  }
+}
+
+TEST_CASE("DualPipe keeps PP+1 microbatches of activations in flight, 1F1B PP", "[training][schedule][dualpipe]") {
+  // Table 2's activation column, in chunks of one stage's layers: the busiest rank holds PP+1
+  // (DualPipe counts the two half-size directions together) against 1F1B's PP.
+  for (int pp : {4, 8}) {
+    INFO("pp " << pp);
+    const int m = 2 * pp + 4;
+    const auto dual = foresight::sim::pipeline_schedule("dualpipe", pp, 1, m);
+    const auto one = foresight::sim::pipeline_schedule("1f1b", pp, 1, m);
+    const std::vector<std::vector<int>> one_layer(size_t(pp), std::vector<int>{1, 1});
+    const auto peak_dual = foresight::sim::peak_inflight_layers(dual, one_layer);
+    const auto peak_one = foresight::sim::peak_inflight_layers(one, one_layer);
+    CHECK(*std::max_element(peak_one.begin(), peak_one.end()) == pp);
+    CHECK(*std::max_element(peak_dual.begin(), peak_dual.end()) == pp + 1);
+  }
+}
