@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Replays NVIDIA's measured serving points (silicon_sample.csv in the PyPI wheel aiconfigurator-core,
-Apache-2.0) that Foresight can express: dense models in aggregated mode, closed-loop concurrency.
+Apache-2.0) that Foresight can express: aggregated mode, closed-loop concurrency, dense models and the
+mixture-of-experts rows whose experts split over the replica's tensor-parallel GPUs
+(moe_tp x moe_ep = tp_size; rows with data-parallel attention are left out).
 Prints per-row TTFT and TPOT errors and their median / p90 / worst per system, framework and model,
 next to AIConfigurator's own estimate on the same rows (--aic), with each tool's wall time.
 
@@ -31,7 +33,24 @@ MODELS = {
     "meta-llama/Llama-3.1-8B-Instruct": ("llama3.1-8b", "meta-llama/Meta-Llama-3.1-8B"),
     "nvidia/Llama-3.1-8B-Instruct-FP8": ("llama3.1-8b", "meta-llama/Meta-Llama-3.1-8B"),
     "Qwen/Qwen3-32B": ("qwen3-32b", "Qwen/Qwen3-32B"),
+    "Qwen/Qwen3-235B-A22B-FP8": ("qwen3-235b-a22b", "Qwen/Qwen3-235B-A22B-FP8"),
 }
+MOE = {"qwen3-235b-a22b"}
+
+
+def as_int(v, default):
+    try:
+        return int(float(v))
+    except (TypeError, ValueError):
+        return default
+
+
+def moe_split(row):
+    """(moe_tp, moe_ep) of a MoE row whose experts split over its tp GPUs, else None."""
+    tp, mtp, mep = as_int(row["tp_size"], 1), as_int(row["moe_tp_size"], 0), as_int(row["moe_ep_size"], 0)
+    if as_int(row["attention_dp_size"], 1) != 1 or as_int(row["pp_size"], 1) != 1 or mtp * mep != tp:
+        return None
+    return mtp, mep
 PRECISION = {"fp8": "fp8", "fp8_block": "fp8", "nvfp4": "fp4", "": "bf16"}
 
 
@@ -56,6 +75,8 @@ def rows(limit):
     df = pd.read_csv(silicon_csv(), keep_default_na=False)
     df = df[(df["mode"] == "agg") & df["model_path"].isin(MODELS) & df["system"].isin(SYSTEMS)]
     df = df[df["gemm_quant_mode"].isin(PRECISION)]
+    moe = df["model_path"].map(lambda p: MODELS[p][0] in MOE)
+    df = df[~moe | df.apply(lambda r: moe_split(r) is not None, axis=1)]
     return df.head(limit) if limit else df
 
 
@@ -76,7 +97,7 @@ serving:
   precision: {precision}
   kv_dtype: {kv}
   replicas: 1
-  parallelism: {{tp: {tp}}}
+  parallelism: {{tp: {tp}{f", ep: {moe_split(row)[1]}" if model in MOE else ""}}}
   scheduler: {{chunked_prefill: true}}
   workload:
     requests: {max(32, 10 * c)}
@@ -92,7 +113,9 @@ def aic_estimate(row, c):
     quant = row["gemm_quant_mode"] or None
     r = cli_estimate(model_path=MODELS[row["model_path"]][1], system_name=row["system"], backend_name=row["backend"],
                      mode="agg", isl=int(row["isl"]), osl=int(row["osl"]), batch_size=int(row["batch_size"]),
-                     tp_size=int(row["tp_size"]), gemm_quant_mode=quant)
+                     tp_size=int(row["tp_size"]), gemm_quant_mode=quant,
+                     **({"moe_tp_size": moe_split(row)[0], "moe_ep_size": moe_split(row)[1]}
+                        if MODELS[row["model_path"]][0] in MOE else {}))
     return float(r.ttft), float(r.tpot)
 
 

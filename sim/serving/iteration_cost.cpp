@@ -6,6 +6,7 @@
 
 #include "core/dtype.hpp"
 #include "sim/model/param_counts.hpp"
+#include "sim/moe/routing.hpp"
 #include "sim/serving/replica_memory.hpp"
 
 namespace foresight::sim {
@@ -18,6 +19,7 @@ IterationCost::IterationCost(const ServingSpec& spec, const hw::ComputeCostModel
                              const hw::CalibratedCollectives* measured, std::vector<int> ranks)
     : spec_(spec), cost_(cost), collectives_(collectives), ranks_(std::move(ranks)), measured_(measured) {
   tp_group_.assign(ranks_.begin(), ranks_.begin() + spec.tp);
+  if (spec.model.is_moe()) shares_ = expert_shares(spec.routing, spec.model.moe.experts, 0);
 }
 
 const IterationCost::PerTokens& IterationCost::per_tokens(int64_t T) {
@@ -36,13 +38,55 @@ const IterationCost::PerTokens& IterationCost::per_tokens(int64_t T) {
     return cost_.gemm(q).seconds;
   };
   auto mem = [&](const char* op, double bytes, double flops) { return cost_.memory_op({op, bytes, flops}).seconds; };
-  p.gemm = gemm(T, (hq + 2 * hkv) * d, h) + gemm(T, h, hq * d) + gemm(T, (swiglu ? 2 : 1) * ffn, h) + gemm(T, h, ffn);
+  const double attention_gemm = gemm(T, (hq + 2 * hkv) * d, h) + gemm(T, h, hq * d);
+  p.gemm = attention_gemm + gemm(T, (swiglu ? 2 : 1) * ffn, h) + gemm(T, h, ffn);
   const double t = double(T);
-  p.memory = 2 * mem("rmsnorm", 2 * t * h * kAct, 4 * t * h) +                     // two norms
-             mem("rope", 2 * t * (hq + hkv) * d * kAct, 6 * t * (hq + hkv) * d) +   // rotary on q and k
-             mem("kv_write", t * 2 * hkv * d * dtype_size(spec_.kv_dtype), 0) +      // new keys and values
-             mem(swiglu ? "swiglu" : "gelu", t * (swiglu ? 3 : 2) * ffn * kAct, 8 * t * ffn) +
-             2 * mem("add", 3 * t * h * kAct, t * h);                                // residual adds
+  const double attention_memory = 2 * mem("rmsnorm", 2 * t * h * kAct, 4 * t * h) +                   // two norms
+                                  mem("rope", 2 * t * (hq + hkv) * d * kAct, 6 * t * (hq + hkv) * d) +   // rotary on q and k
+                                  mem("kv_write", t * 2 * hkv * d * dtype_size(spec_.kv_dtype), 0) +      // new keys and values
+                                  2 * mem("add", 3 * t * h * kAct, t * h);                                // residual adds
+  p.memory = attention_memory + mem(swiglu ? "swiglu" : "gelu", t * (swiglu ? 3 : 2) * ffn * kAct, 8 * t * ffn);
+  if (m.is_moe()) {
+    // Router (16 bit, every GPU), shared experts (tensor-parallel like a dense MLP), then the routed
+    // experts of the busiest GPU as one grouped GEMM: expert e is hit by a token with probability
+    // q_e = top_k x share_e, so by at least one of the T tokens with 1 - (1 - q_e)^T. The GPU's hit
+    // experts run as one kernel (grouped GEMMs launch once): priced as one GEMM of their mean token
+    // count against their weights side by side (n x experts), the same FLOPs and weight bytes.
+    const auto& mo = m.moe;
+    const int64_t fe = mo.expert_ffn_hidden / spec_.moe_tp(), fs = int64_t(mo.shared_experts) * mo.expert_ffn_hidden / tp;
+    const int64_t gate = swiglu ? 2 : 1;
+    hw::GemmQuery router;
+    router.m = T, router.n = mo.experts, router.k = h, router.dtype = spec_.precision == "fp16" ? "fp16" : "bf16";
+    p.moe_gemm = attention_gemm + cost_.gemm(router).seconds;
+    p.moe_memory = attention_memory + mem("router_topk", t * mo.experts * 4.0 * 2, 5 * t * mo.experts);
+    if (fs > 0) {
+      p.moe_gemm += gemm(T, gate * fs, h) + gemm(T, h, fs);
+      p.moe_memory += mem(swiglu ? "swiglu" : "gelu", t * (swiglu ? 3 : 2) * fs * kAct, 8 * t * fs);
+    }
+    const int per_gpu = mo.experts / spec_.ep;
+    double best_tokens = 0, best_hit = 0;
+    for (int g = 0; g < spec_.ep; ++g) {
+      double tokens = 0, hit = 0;
+      for (int e = g * per_gpu; e < (g + 1) * per_gpu; ++e) {
+        const double q = std::min(1.0, mo.top_k * shares_[size_t(e)]);
+        tokens += t * q;
+        hit += 1.0 - std::pow(1.0 - q, t);
+      }
+      if (tokens > best_tokens) best_tokens = tokens, best_hit = hit;
+    }
+    if (best_tokens > 0) {
+      const int64_t batch = std::max<int64_t>(1, std::llround(best_hit));
+      const int64_t per_expert = std::max<int64_t>(1, std::llround(best_tokens / double(batch)));
+      auto grouped = [&](int64_t n, int64_t k) {
+        hw::GemmQuery q;
+        q.m = per_expert, q.n = n * batch, q.k = k, q.dtype = dt;
+        return cost_.gemm(q).seconds;
+      };
+      p.moe_gemm += grouped(gate * fe, h) + grouped(h, fe);
+      p.moe_memory += mem(swiglu ? "swiglu" : "gelu", best_tokens * (swiglu ? 3 : 2) * fe * kAct, 8 * best_tokens * fe) +
+                      mem("moe_permute", 2 * t * mo.top_k * h * kAct, 0);
+    }
+  }
   if (tp > 1) {
     // Two all-reduces of the residual stream per layer (after attention and after the MLP).
     const CollectiveRequest ar{CollectiveOp::all_reduce, t * h * kAct, tp_group_};
@@ -82,8 +126,10 @@ StepCost IterationCost::step(const StepShape& shape) {
   const auto& m = spec_.model;
   const PerTokens& p = per_tokens(shape.tokens);
   const double L = m.layers;  // every layer runs once per step, on whichever stage holds it
-  c.gemm = L * p.gemm;
-  c.memory = L * p.memory + cost_.memory_op({"embedding", 2.0 * shape.tokens * m.hidden * kAct, 0}).seconds;
+  const double moe_layers = m.is_moe() ? m.layers - m.moe.first_dense_layers : 0.0;
+  c.gemm = (L - moe_layers) * p.gemm + moe_layers * p.moe_gemm;
+  c.memory = (L - moe_layers) * p.memory + moe_layers * p.moe_memory +
+             cost_.memory_op({"embedding", 2.0 * shape.tokens * m.hidden * kAct, 0}).seconds;
   c.communication = L * p.communication;
   const int64_t tp = spec_.tp, d = static_cast<int64_t>(head_dim(m));
   const int64_t hq = m.heads / tp, hkv = kv_heads_per_gpu(m, spec_.tp);

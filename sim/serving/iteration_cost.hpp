@@ -39,7 +39,8 @@ class IterationCost {
 
  private:
   struct PerTokens {
-    double gemm = -1, memory = 0, communication = 0;
+    double gemm = -1, memory = 0, communication = 0;   // a dense layer
+    double moe_gemm = 0, moe_memory = 0;               // a mixture-of-experts layer (same communication)
   };
   const PerTokens& per_tokens(int64_t tokens);   // one layer's dense work and TP comm at this token count
   double head(int64_t sampled);                  // embedding, final norm, LM head, logits gather, sampling
@@ -50,6 +51,7 @@ class IterationCost {
   std::vector<int> ranks_;
   std::vector<int> tp_group_;                    // first stage's TP group
   std::vector<PerTokens> memo_;
+  std::vector<double> shares_;                   // MoE: each expert's share of the assignments
   std::vector<double> head_memo_;
   const hw::CalibratedCollectives* measured_ = nullptr;
 };

@@ -36,7 +36,14 @@ ReplicaMemory plan_replica_memory(const ServingSpec& s, const hw::GpuSpec& gpu) 
   // vocabulary-parallel. The largest stage holds ceil(layers / pp) layers plus an embedding.
   const double layers_here = std::ceil(double(m.layers) / s.pp);
   const double embed = std::max(p.embedding, p.output) / s.tp;
-  r.weights = (layers_here * p.per_layer / s.tp + embed) * wbytes;
+  double per_layer = p.per_layer / s.tp;
+  if (m.is_moe()) {
+    // MoE layers: attention, norms, router and shared experts over TP; experts/ep routed experts,
+    // each split over tp/ep. The few dense layers keep the dense per-layer count.
+    const double moe_layer = p.moe_layer_dense / s.tp + double(m.moe.experts / s.ep) * p.expert / s.moe_tp();
+    per_layer = (m.moe.first_dense_layers * per_layer + (m.layers - m.moe.first_dense_layers) * moe_layer) / m.layers;
+  }
+  r.weights = (layers_here * per_layer + embed) * wbytes;
   const double h = m.hidden, d = head_dim(m), tp = s.tp;
   const double T = s.scheduler.max_num_batched_tokens;
   const double qkv = (m.heads / tp + 2.0 * kv_heads_per_gpu(m, s.tp)) * d;
@@ -46,6 +53,13 @@ ReplicaMemory plan_replica_memory(const ServingSpec& s, const hw::GpuSpec& gpu) 
   // logits of every sampled sequence in fp32 over the whole vocabulary.
   r.activations = T * (2 * h + qkv + m.heads / tp * d + mlp) * kActivationBytes +
                   double(s.scheduler.max_num_seqs) * m.vocab * 4.0;
+  if (m.is_moe()) {
+    // Routed tokens: the permuted copies (top_k per token) and, on this GPU's experts (1/ep of
+    // them on average), their intermediate activations; fp32 router scores.
+    const double fe = double(m.moe.expert_ffn_hidden) / s.moe_tp(), k = m.moe.top_k;
+    r.activations += T * k * h * kActivationBytes + T * k / s.ep * (m.activation == "swiglu" ? 3.0 : 2.0) * fe * kActivationBytes +
+                     T * m.moe.experts * 4.0;
+  }
   r.reserved = kOtherMemory + (s.tp > 1 ? kNcclMemory : 0.0);
   const double layers_kv = std::ceil(double(m.layers) / s.pp);
   r.kv_bytes_per_token = 2.0 * layers_kv * kv_heads_per_gpu(m, s.tp) * d * dtype_size(s.kv_dtype);

@@ -207,9 +207,13 @@ void default_overhead(ServingSpec& s) {
 ServingSpec parse_serving(const YamlNode& model, const YamlNode& n, const hw::Catalog& catalog, const hw::GpuSpec& gpu,
                           int total_gpus) {
   ServingSpec s;
-  s.model = resolve_model(model, catalog, false);
+  s.model = resolve_model(model, catalog, true);
+  // Latent attention's absorbed decode kernels and the data-parallel attention that DeepSeek
+  // deployments pair it with are not modelled in serving yet.
+  if (s.model.mla.kv_lora_rank > 0)
+    model.fail(fmt::format("{} uses latent attention (MLA): training simulates it, serving does not yet", s.model.id));
   n.expect_only({"engine", "precision", "kv_dtype", "replicas", "parallelism", "placement", "scheduler", "router",
-                 "admission", "slo", "workload"});
+                 "admission", "slo", "workload", "moe"});
   if (auto e = n.find("engine")) {
     const std::string name = e->as_choice({"vllm", "sglang", "trtllm"});
     s.engine = name == "vllm" ? ServingEngine::vllm : name == "sglang" ? ServingEngine::sglang : ServingEngine::trtllm;
@@ -226,9 +230,20 @@ ServingSpec parse_serving(const YamlNode& model, const YamlNode& n, const hw::Ca
   if (auto k = n.find("kv_dtype")) s.kv_dtype = k->as_choice({"bf16", "fp16", "fp8"});
   if (auto r = n.find("replicas")) s.replicas = bounded_int(*r, 1, 1'000'000);
   if (auto p = n.find("parallelism")) {
-    p->expect_only({"tp", "pp"});
+    p->expect_only({"tp", "pp", "ep"});
     if (auto t = p->find("tp")) s.tp = bounded_int(*t, 1, 1 << 20);
     if (auto q = p->find("pp")) s.pp = bounded_int(*q, 1, 1 << 20);
+    if (auto e = p->find("ep")) {
+      s.ep = bounded_int(*e, 1, 1 << 20);
+      if (!s.model.is_moe()) e->fail(fmt::format("ep = {} needs a mixture-of-experts model; {} is dense", s.ep, s.model.id));
+      if (s.tp % s.ep != 0)
+        e->fail(fmt::format("ep = {} must divide tp = {} (experts over ep GPUs, each expert over the other tp/ep)", s.ep, s.tp));
+      if (s.model.moe.experts % s.ep != 0)
+        e->fail(fmt::format("model.moe.experts = {} is not divisible by ep = {}", s.model.moe.experts, s.ep));
+    }
+    if (s.model.is_moe() && s.model.moe.expert_ffn_hidden % s.moe_tp() != 0)
+      p->fail(fmt::format("model.moe.expert_ffn_hidden = {} is not divisible by tp/ep = {}", s.model.moe.expert_ffn_hidden,
+                          s.moe_tp()));
     if (s.model.heads % s.tp != 0)
       p->at("tp").fail(fmt::format("model.heads = {} is not divisible by tp = {}", s.model.heads, s.tp));
     if (s.model.kv_heads % s.tp != 0 && s.tp % s.model.kv_heads != 0)
@@ -237,6 +252,11 @@ ServingSpec parse_serving(const YamlNode& model, const YamlNode& n, const hw::Ca
       p->at("tp").fail(fmt::format("model.ffn_hidden = {} is not divisible by tp = {}", s.model.ffn_hidden, s.tp));
     if (s.pp > s.model.layers)
       p->at("pp").fail(fmt::format("pp = {} exceeds model.layers = {}", s.pp, s.model.layers));
+  }
+  if (auto mo = n.find("moe")) {
+    if (!s.model.is_moe()) mo->fail(fmt::format("serving.moe applies to mixture-of-experts models; {} is dense", s.model.id));
+    mo->expect_only({"routing"});
+    if (auto r = mo->find("routing")) s.routing = parse_routing(*r, s.model.moe.experts);
   }
   const int64_t needed = int64_t(s.replicas) * s.gpus_per_replica();
   if (needed > total_gpus)

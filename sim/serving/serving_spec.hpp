@@ -9,6 +9,7 @@
 
 #include "core/yaml_reader.hpp"
 #include "hwmodels/catalog/catalog.hpp"
+#include "sim/moe/routing.hpp"
 #include "sim/scenario/workload.hpp"
 
 namespace foresight::sim {
@@ -86,12 +87,19 @@ struct ServingSpec : WorkloadSpec {
   std::string kv_dtype = "bf16";    // bf16 | fp8
   int replicas = 1;
   int tp = 1, pp = 1;
+  // Mixture of experts: experts split over ep of the replica's tp GPUs, each expert's FFN over the
+  // other tp/ep (moe_tp): vLLM's --enable-expert-parallel is ep = tp, TensorRT-LLM's
+  // moe_expert_parallel_size x moe_tensor_parallel_size = tp. Attention stays tensor-parallel, so
+  // every GPU sees every token and the expert outputs are summed by the layer's all-reduce.
+  int ep = 1;
+  RoutingSpec routing;   // serving.moe.routing: expected loads (the busiest GPU's) per step
+  int moe_tp() const { return tp / ep; }
   std::vector<int> first_gpus;      // each replica's first GPU; default packed
   SchedulerSpec scheduler;
   std::string kernel_family() const override { return engine_name(engine); }
   nlohmann::json describe() const override {
     return {{"model", model.id}, {"engine", engine_name(engine)}, {"precision", precision}, {"kv_dtype", kv_dtype},
-            {"replicas", replicas}, {"tp", tp}, {"pp", pp}};
+            {"replicas", replicas}, {"tp", tp}, {"pp", pp}, {"ep", ep}};
   }
   RouterSpec router;
   AdmissionSpec admission;
