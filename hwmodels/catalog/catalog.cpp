@@ -162,7 +162,8 @@ StorageTierSpec read_storage_tier(const std::string& id, const YamlNode& n, cons
 
 ModelSpec read_model_spec(const std::string& id, const YamlNode& n, const std::map<std::string, std::string>& src) {
   n.expect_only({"name", "layers", "hidden", "heads", "kv_heads", "head_dim", "ffn_hidden", "vocab", "activation", "norm",
-                 "tied_embeddings", "source", "published_params", "published_active_params", "moe", "mla", "notes"});
+                 "tied_embeddings", "source", "published_params", "published_active_params", "moe", "mla", "notes",
+                 "mtp_modules"});
   ModelSpec m;
   m.id = id;
   m.name = n.find("name") ? n.at("name").as_string() : id;
@@ -200,6 +201,7 @@ ModelSpec read_model_spec(const std::string& id, const YamlNode& n, const std::m
 }
 
 void read_moe_and_mla(const YamlNode& n, ModelSpec& m) {
+  if (auto t = n.find("mtp_modules")) m.mtp_modules = static_cast<int>(t->as_int_in(0, 16));
   if (auto e = n.find("moe")) {
     e->expect_only({"experts", "top_k", "shared_experts", "expert_ffn_hidden", "first_dense_layers", "expert_groups",
                     "top_groups", "router"});

@@ -98,11 +98,16 @@ struct ModelSpec {
   double published_active_params = 0;  // MoE: parameters one token uses, as the model card states
   MoeSpec moe;
   MlaSpec mla;
+  // Multi-token prediction (DeepSeek-V3): modules trained after the last layer, each an embedding
+  // projection (2h -> h) and one more transformer layer sharing the embedding and output head. Not
+  // part of the published parameter counts; training simulates them on the last pipeline stage.
+  int mtp_modules = 0;
   SourceMap sources;
   bool is_moe() const { return moe.experts > 0; }
 };
 
-// Reads the optional `moe:` and `mla:` mappings of a model entry (catalog or inline) into `m`.
+// Reads the optional `moe:` and `mla:` mappings and `mtp_modules` of a model entry (catalog or
+// inline) into `m`.
 void read_moe_and_mla(const YamlNode& n, ModelSpec& m);
 
 // A cause of job interruptions and how often one unit of what it strikes fails.

@@ -31,7 +31,7 @@ hw::ModelSpec resolve_model(const YamlNode& model, const hw::Catalog& catalog, b
 
 hw::ModelSpec parse_inline_model(const YamlNode& m) {
   m.expect_only({"id", "name", "layers", "hidden", "heads", "kv_heads", "head_dim", "ffn_hidden", "vocab", "activation", "norm",
-                 "tied_embeddings", "published_params", "published_active_params", "moe", "mla"});
+                 "tied_embeddings", "published_params", "published_active_params", "moe", "mla", "mtp_modules"});
   hw::ModelSpec s;
   s.id = m.has("id") ? m.at("id").as_string() : "inline";
   s.name = m.has("name") ? m.at("name").as_string() : s.id;

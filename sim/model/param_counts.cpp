@@ -37,6 +37,7 @@ ParamCounts count_params(const hw::ModelSpec& m) {
   c.total = m.layers * c.per_layer + c.embedding + c.output + c.final_norm;
   c.matmul = m.layers * c.layer_matmul + V * h;
   c.active = c.total;
+  c.mtp_dense = 2.0 * h * h + 2.0 * norm_params + c.per_layer;
   if (m.is_moe()) {
     const auto& e = m.moe;
     const double expert = h * gate * e.expert_ffn_hidden + e.expert_ffn_hidden * h;
@@ -50,6 +51,7 @@ ParamCounts count_params(const hw::ModelSpec& m) {
     c.matmul += moe_layers * (moe_active - dense_ffn);
     c.expert = expert;
     c.moe_layer_dense = c.per_layer - dense_ffn + router + e.shared_experts * expert;
+    c.mtp_dense = 2.0 * h * h + 2.0 * norm_params + c.moe_layer_dense;
   }
   return c;
 }

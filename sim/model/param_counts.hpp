@@ -17,6 +17,10 @@ struct ParamCounts {
   double active = 0;        // parameters one token uses (MoE: top_k + shared experts); dense: total
   double moe_layer_dense = 0;  // an MoE layer without its routed experts: attention, norms, router, shared experts
   double expert = 0;           // one routed expert
+  // One multi-token-prediction module outside its routed experts (projection 2h x h, two norms and
+  // a layer's attention, router and shared experts); its routed experts are `expert` each, as in
+  // an MoE layer. Not in `total`.
+  double mtp_dense = 0;
 };
 
 ParamCounts count_params(const hw::ModelSpec& m);

@@ -290,6 +290,20 @@ MicrobatchWork build_microbatch_work(const TrainingSpec& s) {
     G.memory("final_norm_bwd", 3 * x.n_sp * x.h * e, 8 * x.n_sp * x.h);
     w.head_bwd = G.take();
   }
+  if (s.model.mtp_modules > 0) {
+    // DeepSeek-V3 sec. 2.2: RMSNorm of the previous depth's hidden state and of the next token's
+    // embedding, concatenated and projected back to h (split over TP like a column-parallel GEMM;
+    // the sequence-parallel gathers around it are not modelled).
+    Builder B(s, "compute");
+    B.memory("mtp_norms", 2 * 2 * x.n_sp * x.h * e, 2 * 5 * x.n_sp * x.h);
+    B.gemm("mtp_proj", x.n, x.h / s.par.tp, 2 * x.h);
+    w.mtp_in_fwd = B.take();
+    Builder G(s, "compute");
+    G.gemm("mtp_proj_dgrad", x.n, 2 * x.h, x.h / s.par.tp);
+    G.gemm("mtp_proj_wgrad", 2 * x.h, x.h / s.par.tp, x.n);
+    G.memory("mtp_norms_bwd", 2 * 3 * x.n_sp * x.h * e, 2 * 8 * x.n_sp * x.h);
+    w.mtp_in_bwd = G.take();
+  }
   return w;
 }
 

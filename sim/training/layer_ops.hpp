@@ -39,6 +39,9 @@ struct MicrobatchWork {
   WorkTemplate moe_layer_fwd, moe_layer_bwd;   // mixture-of-experts layers (empty for dense models)
   WorkTemplate embed_fwd, embed_bwd;   // first virtual stage only
   WorkTemplate head_fwd, head_bwd;     // last virtual stage only: final norm, logits, loss
+  // Multi-token prediction, last virtual stage, per module: its two norms and the 2h -> h
+  // projection (then a transformer layer and the shared head, from the templates above).
+  WorkTemplate mtp_in_fwd, mtp_in_bwd;
 };
 
 MicrobatchWork build_microbatch_work(const TrainingSpec& spec);

@@ -76,7 +76,11 @@ MemoryBreakdown estimate_memory(const TrainingSpec& s, const std::vector<std::ve
   const int pp = s.par.pp, chunks = s.chunks(), dp = s.par.dp;
   std::vector<std::vector<int>> layers(pp, std::vector<int>(chunks));
   for (int st = 0; st < pp; ++st)
-    for (int c = 0; c < chunks; ++c) layers[st][c] = s.layers_in_virtual_stage(s.vstage_of(c, st));
+    for (int c = 0; c < chunks; ++c) {
+      const int v = s.vstage_of(c, st);
+      // Multi-token-prediction layers hold activations like the stage's own.
+      layers[st][c] = s.layers_in_virtual_stage(v) + (v == s.virtual_stages() - 1 ? s.model.mtp_modules : 0);
+    }
   const std::vector<double> inflight = peak_inflight_layers(schedule, layers);
   const double per_layer = layer_activation_bytes(s);
   // Full recompute re-materialises one layer at a time: its complete activations are live during

@@ -65,12 +65,14 @@ double chunk_params_per_gpu(const TrainingSpec& s, int vstage) {
   if (vstage == 0) extra += c.embedding;
   // With tied embeddings and pp > 1 the last stage keeps its own copy of the word embeddings.
   if (vstage == last) extra += c.final_norm + (s.model.tied_embeddings ? (last > 0 ? c.embedding : 0.0) : c.output);
+  if (vstage == last) extra += s.model.mtp_modules * c.mtp_dense;
   return p + extra / s.par.tp;
 }
 
 // Routed-expert parameters one GPU holds of a virtual stage (reduced over expert DP).
 double chunk_expert_params_per_gpu(const TrainingSpec& s, int vstage) {
-  return moe_layers_in(s, vstage) * count_params(s.model).expert * (s.model.is_moe() ? s.model.moe.experts / s.par.ep : 0);
+  const int mtp = vstage == s.virtual_stages() - 1 ? s.model.mtp_modules : 0;
+  return (moe_layers_in(s, vstage) + mtp) * count_params(s.model).expert * (s.model.is_moe() ? s.model.moe.experts / s.par.ep : 0);
 }
 
 // Zero-bubble split of a backward template: the input-gradient part (everything but the weight-
@@ -107,7 +109,7 @@ struct SplitTemplates {
   TimedTemplate fwd, bwd, input, weight;
 };
 struct Templates {
-  SplitTemplates layer, moe, embed, head;
+  SplitTemplates layer, moe, embed, head, mtp_in;
 };
 
 struct StepRecord {
@@ -174,14 +176,16 @@ TrainingGraphInfo build_training_graph(const TrainingSpec& s, const hw::ComputeC
   const Placement pl(s.par);
   const MicrobatchWork work = build_microbatch_work(s);
   const SplitWork split_layer = split_backward(work.layer_bwd), split_moe = split_backward(work.moe_layer_bwd),
-                  split_embed = split_backward(work.embed_bwd), split_head = split_backward(work.head_bwd);
+                  split_embed = split_backward(work.embed_bwd), split_head = split_backward(work.head_bwd),
+                  split_mtp = split_backward(work.mtp_in_bwd);
   auto timed = [&](const WorkTemplate& f, const WorkTemplate& b, const SplitWork& sw) {
     return SplitTemplates{time_template(f, cost), time_template(b, cost), time_template(sw.input, cost),
                           time_template(sw.weight, cost)};
   };
   const Templates tpl{timed(work.layer_fwd, work.layer_bwd, split_layer),
                       timed(work.moe_layer_fwd, work.moe_layer_bwd, split_moe),
-                      timed(work.embed_fwd, work.embed_bwd, split_embed), timed(work.head_fwd, work.head_bwd, split_head)};
+                      timed(work.embed_fwd, work.embed_bwd, split_embed), timed(work.head_fwd, work.head_bwd, split_head),
+                      timed(work.mtp_in_fwd, work.mtp_in_bwd, split_mtp)};
   const ParamCounts pc = count_params(s.model);
   const double act_bytes = 2.0;
   // Scatter/gather optimisation (Narayanan et al. 2021, sec. 4.1) and sequence parallelism both
@@ -327,9 +331,29 @@ TrainingGraphInfo build_training_graph(const TrainingSpec& s, const hw::ComputeC
           add(is_moe_layer(s, layer) ? tpl.moe : tpl.layer, layer, 0, 0);
           if (zero3) out.back().gather = layer_dense_params(s, pc, layer) + (v == 0 && l == 0 ? pc.embedding / s.par.tp : 0);
         }
-        if (v == vstages - 1) add(tpl.head, -1, 0, 0);
+        if (v == vstages - 1) {
+          add(tpl.head, -1, 0, 0);
+          // Multi-token prediction: projection, one more layer (routed as its own layer index)
+          // and the shared output head with its loss, per module.
+          for (int d = 0; d < s.model.mtp_modules; ++d) {
+            add(tpl.mtp_in, -1, 0, 0);
+            const int layer = s.model.layers + d;
+            add(is_moe_layer(s, layer) ? tpl.moe : tpl.layer, layer, 0, 0);
+            add(tpl.head, -1, 0, 0);
+          }
+        }
       } else {
-        if (v == vstages - 1) add(tpl.head, -1, head_params, 0);
+        if (v == vstages - 1) {
+          for (int d = s.model.mtp_modules - 1; d >= 0; --d) {
+            const int layer = s.model.layers + d;
+            const bool moe = is_moe_layer(s, layer);
+            add(tpl.head, -1, 0, 0);   // the head's gradients accumulate into the main head's
+            add(moe ? tpl.moe : tpl.layer, layer, (moe ? pc.moe_layer_dense : pc.per_layer) / s.par.tp,
+                moe ? pc.expert * (s.model.moe.experts / s.par.ep) : 0.0);
+            add(tpl.mtp_in, -1, (pc.mtp_dense - (moe ? pc.moe_layer_dense : pc.per_layer)) / s.par.tp, 0);
+          }
+          add(tpl.head, -1, head_params, 0);
+        }
         for (int l = 0; l < layers; ++l) {
           const int layer = first + layers - 1 - l;
           const double dense = layer_dense_params(s, pc, layer);

@@ -150,3 +150,21 @@ TEST_CASE("overlapped forward/backward pairs hide all-to-all time", "[training][
   // Same work either way.
   CHECK(paired.breakdown.compute == Approx(plain.breakdown.compute).epsilon(1e-9));
 }
+
+TEST_CASE("multi-token prediction adds its projection, one MoE layer and a second head per token", "[training][moe][flops]") {
+  // GEMM FLOPs with one MTP module = the main model's 6*N_active*T plus 6*T times the module's
+  // projection (2h x h), its layer's active weights and the shared output head (V x h) again.
+  auto s = moe_spec(2, 4, 4);
+  s.model.mtp_modules = 1;
+  FlopCost gemm_only;
+  const double tokens = double(s.global_batch) * s.sequence_length;
+  const ParamCounts c = count_params(s.model);
+  const double h = 512, attn = 4 * h * h, active_moe_layer = attn + h * 8 + 3 * (3 * h * 256);
+  const double mtp = 2 * h * h + active_moe_layer + 1000 * h;
+  CHECK(job_compute_seconds(s, gemm_only) == Approx(6.0 * (c.matmul + mtp) * tokens * 1e-12).epsilon(1e-9));
+  // Its weights sit on the last stage.
+  auto without = s;
+  without.model.mtp_modules = 0;
+  CHECK(stage_params_per_gpu(s, 1) - stage_params_per_gpu(without, 1) == Approx(c.mtp_dense));
+  CHECK(stage_expert_params_per_gpu(s, 1) - stage_expert_params_per_gpu(without, 1) == Approx(2 * c.expert));
+}
