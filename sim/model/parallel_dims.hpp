@@ -13,8 +13,8 @@
 
 namespace foresight::sim {
 
-enum class ParallelDim : int { tp, cp, pp, dp, ep };
-inline constexpr int kParallelDims = 5;
+enum class ParallelDim : int { tp, cp, pp, dp, ep, etp };
+inline constexpr int kParallelDims = 6;
 
 struct ParallelDimInfo {
   ParallelDim dim;
@@ -29,13 +29,15 @@ struct ParallelDimInfo {
 
 // tp innermost (TP groups are consecutive GPUs of one NVLink domain), then cp, pp, dp. Pipeline
 // sends use stream 3 (forward) and 4 (backward), data parallelism 5 (gradients) and 6 (parameter
-// gathers); training_graph.hpp names the extra ones. Expert dispatch/combine all-to-alls use 7.
+// gathers); training_graph.hpp names the extra ones. Expert dispatch/combine all-to-alls use 7,
+// the expert-tensor-parallel gathers and reduce-scatters around the expert GEMMs 8.
 inline constexpr std::array<ParallelDimInfo, kParallelDims> kParallelDimTable{{
     {ParallelDim::tp, "tp", "tensor parallelism", 1, "tp comm", "exposed_tp", "exposed TP comm"},
     {ParallelDim::cp, "cp", "context parallelism", 2, "cp comm", "exposed_cp", "exposed CP comm"},
     {ParallelDim::pp, "pp", "pipeline parallelism", 3, "pp send fwd", "exposed_pp", "exposed PP comm"},
     {ParallelDim::dp, "dp", "data parallelism", 5, "dp grad", "exposed_dp", "exposed DP comm"},
     {ParallelDim::ep, "ep", "expert parallelism", 7, "ep all-to-all", "exposed_ep", "exposed EP comm", false},
+    {ParallelDim::etp, "etp", "expert tensor parallelism", 8, "etp comm", "exposed_etp", "exposed ETP comm", false},
 }};
 
 inline constexpr size_t index(ParallelDim d) { return static_cast<size_t>(d); }

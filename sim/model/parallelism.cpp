@@ -9,6 +9,7 @@ int& ParallelismSpec::size(ParallelDim d) {
     case ParallelDim::pp: return pp;
     case ParallelDim::dp: return dp;
     case ParallelDim::ep: return ep;
+    case ParallelDim::etp: return etp;
   }
   return tp;
 }

@@ -9,9 +9,10 @@ namespace foresight::sim {
 
 struct ParallelismSpec {
   int tp = 1, pp = 1, dp = 1, cp = 1, vpp = 1;
-  // Expert parallelism, folded into the tp*cp*dp ranks of each stage (parallel_dims.hpp); expert
-  // weights are not tensor-sharded (expert TP 1, as DeepSeek-V3 and Megatron's MoE recipes run).
+  // Expert parallelism, folded into the tp*cp*dp ranks of each stage (parallel_dims.hpp).
   int ep = 1;
+  int etp = 1;   // expert tensor parallelism: each expert's FFN split over etp ranks (Megatron-core's
+                 // expert_tensor_parallel_size); etp*ep ranks form one expert replica
   // Megatron-core's decoder_first/last_pipeline_num_layers: an uneven split for layer counts that
   // pp does not divide (DeepSeek-V3's 61 layers on 16 stages); 0: even split.
   int first_stage_layers = 0, last_stage_layers = 0;
@@ -27,7 +28,7 @@ struct ParallelismSpec {
   int& size(ParallelDim d);
   int size(ParallelDim d) const { return const_cast<ParallelismSpec*>(this)->size(d); }
   long long gpus() const;  // the product of every placed dimension's size
-  int expert_dp() const { return tp * cp * dp / ep; }  // replicas of each expert in a stage
+  int expert_dp() const { return tp * cp * dp / (ep * etp); }  // replicas of each expert in a stage
 };
 
 }  // namespace foresight::sim

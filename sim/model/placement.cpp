@@ -34,19 +34,24 @@ int Placement::from_stage_local(int local, const Coord& c) const {
 }
 
 std::vector<int> Placement::expert_dp_group(const Coord& c) const {
-  const int ep = size(ParallelDim::ep);
+  const int replica = size(ParallelDim::ep) * size(ParallelDim::etp);
   const int per_stage = size(ParallelDim::tp) * size(ParallelDim::cp) * size(ParallelDim::dp);
   std::vector<int> ranks;
-  for (int local = stage_local(c) % ep; local < per_stage; local += ep) ranks.push_back(from_stage_local(local, c));
+  for (int local = stage_local(c) % replica; local < per_stage; local += replica) ranks.push_back(from_stage_local(local, c));
   return ranks;
 }
 
 std::vector<int> Placement::group(ParallelDim dim, const Coord& c) const {
   const size_t d = index(dim);
-  if (!dim_info(dim).placed) {  // ep: a run of consecutive stage-local indices
-    const int ep = size_[d], base = stage_local(c) / ep * ep;
+  if (!dim_info(dim).placed) {  // ep / etp: stage-local indices etp apart / consecutive
+    const int etp = size(ParallelDim::etp), ep = size(ParallelDim::ep), local = stage_local(c);
     std::vector<int> ranks;
-    for (int i = 0; i < ep; ++i) ranks.push_back(from_stage_local(base + i, c));
+    if (dim == ParallelDim::etp) {
+      for (int i = 0; i < etp; ++i) ranks.push_back(from_stage_local(local / etp * etp + i, c));
+    } else {
+      const int base = local / (etp * ep) * (etp * ep) + local % etp;
+      for (int i = 0; i < ep; ++i) ranks.push_back(from_stage_local(base + i * etp, c));
+    }
     return ranks;
   }
   const int base = global(c) - c[d] * stride_[d];

@@ -1,10 +1,11 @@
 #pragma once
 // Maps coordinates in the parallel dimensions to global GPU indices. The first dimension in the
 // plan's order varies fastest, so with the default order TP groups are consecutive GPUs inside one
-// NVLink domain. Expert-parallel groups fold over the tp*cp*dp ranks of a stage: flattening those
-// coordinates (tp fastest, then cp, dp) gives a stage-local index whose consecutive runs of ep
-// ranks form the EP groups (Megatron-core's expert rank order with expert TP 1), and ranks ep apart
-// form the expert-data-parallel groups that reduce expert gradients.
+// NVLink domain. Expert groups fold over the tp*cp*dp ranks of a stage: flattening those
+// coordinates (tp fastest, then cp, dp) gives a stage-local index, read as (etp fastest, then ep,
+// then expert DP), Megatron-core's expert rank order: consecutive runs of etp ranks split each
+// expert's FFN, ranks etp apart form the EP groups, ranks etp*ep apart the expert-data-parallel
+// groups that reduce expert gradients.
 #include <vector>
 
 #include "sim/model/parallelism.hpp"

@@ -47,8 +47,9 @@ LayerActs layer_acts(const TrainingSpec& s) {
     // scores of the rank's own tokens.
     const auto& e = m.moe;
     const bool sp = s.par.sequence_parallel && t > 1;
-    const double own = sp ? sb / t : sb, routed = own * e.top_k;
-    const double fs = double(e.shared_experts) * e.expert_ffn_hidden / t, fe = e.expert_ffn_hidden;
+    // Expert TP gathers etp ranks' routed tokens, each expert's intermediates split etp ways.
+    const double own = sp ? sb / t : sb, routed = own * e.top_k * s.par.etp;
+    const double fs = double(e.shared_experts) * e.expert_ffn_hidden / t, fe = double(e.expert_ffn_hidden) / s.par.etp;
     const double gate = m.activation == "swiglu" ? 2.0 : 1.0;
     a.sharded += 2 * sb * gate * fs + 2 * sb * fs - (2 * sb * fc1 + 2 * sb * f);
     a.sharded += routed * (2 * h + 2 * gate * fe + 2 * fe) + routed * 2 * h + own * 4.0 * e.experts;
@@ -114,7 +115,7 @@ MemoryBreakdown estimate_memory(const TrainingSpec& s, const std::vector<std::ve
   best.capacity = capacity;
   // One NCCL communicator per parallel dimension that has peers (TP, CP, PP's point-to-point, DP).
   int comms = 0;
-  for (int n : {s.par.tp, s.par.cp, s.par.pp, s.par.dp, s.par.ep}) comms += n > 1 ? 1 : 0;
+  for (int n : {s.par.tp, s.par.cp, s.par.pp, s.par.dp, s.par.ep, s.par.etp}) comms += n > 1 ? 1 : 0;
   best.reserved = device_reserve_bytes(comms);
   best.oom = capacity > 0 && best.peak + best.reserved > capacity;
   return best;

@@ -11,7 +11,8 @@ namespace {
 
 struct MoeShape {
   double n;      // tokens this rank routes: its sequence shard
-  double k, E, h, fe, fc1_e, fs, fc1_s;   // shared: TP-sharded
+  double k, E, h, fe, fc1_e, fs, fc1_s;   // fe: per expert-TP rank; shared: TP-sharded
+  int etp;
   bool deepep;
 };
 
@@ -19,7 +20,9 @@ MoeShape moe_shape(const TrainingSpec& s, const Shape& x) {
   const auto& mo = s.model.moe;
   MoeShape m{};
   m.n = x.n_sp;
-  m.k = mo.top_k, m.E = mo.experts, m.h = x.h, m.fe = mo.expert_ffn_hidden;
+  m.k = mo.top_k, m.E = mo.experts, m.h = x.h;
+  m.fe = double(mo.expert_ffn_hidden) / s.par.etp;   // each expert's FFN over the expert-TP group
+  m.etp = s.par.etp;
   m.fc1_e = (x.glu ? 2.0 : 1.0) * m.fe;
   m.fs = double(mo.shared_experts) * mo.expert_ffn_hidden / s.par.tp;
   m.fc1_s = (x.glu ? 2.0 : 1.0) * m.fs;
@@ -34,6 +37,15 @@ int ep_all_to_all(Builder& B, const MoeShape& m, const std::string& name, double
   const int id = B.comm(name, ParallelDim::ep, CollectiveOp::all_to_all, bytes, async);
   if (id >= 0) B.route_last(WorkItem::Routed::dispatch);
   return id;
+}
+
+// Expert tensor parallelism: the tokens an EP rank received are gathered over its expert-TP group
+// before the expert GEMMs and the partial outputs reduce-scattered after (Megatron-core's
+// all-to-all dispatcher with expert_tensor_parallel_size > 1); their size follows the busiest rank.
+void etp_collective(Builder& B, const MoeShape& m, const std::string& name, CollectiveOp op) {
+  if (m.etp <= 1) return;
+  const int id = B.comm(name, ParallelDim::etp, op, m.n * m.k * m.h * kActBytes * m.etp);
+  if (id >= 0) B.route_last(WorkItem::Routed::dispatch);
 }
 
 void routed_gemm(Builder& B, const std::string& name, WorkItem::Routed r, double m, double n, double k) {
@@ -84,9 +96,11 @@ void moe_ffn_forward(Builder& B, const TrainingSpec& s, const Shape& x) {
   const int dispatch = ep_all_to_all(B, m, "ep_dispatch", dispatch_token_bytes(s), true);
   shared_expert_forward(B, x, m);   // overlaps the dispatch
   B.wait(dispatch);
+  etp_collective(B, m, "etp_all_gather_tokens", CollectiveOp::all_gather);
   routed_gemm(B, "expert_fc1", WorkItem::Routed::expert_m, 1, m.fc1_e, m.h);
   routed_memory(B, x.glu ? "expert_swiglu" : "expert_gelu", m.fe * e * (x.glu ? 3 : 2), 8 * m.fe);
   routed_gemm(B, "expert_fc2", WorkItem::Routed::expert_m, 1, m.h, m.fe);
+  etp_collective(B, m, "etp_reduce_scatter_out", CollectiveOp::reduce_scatter);
   ep_all_to_all(B, m, "ep_combine", m.h * e, false);
   B.memory("moe_unpermute", 2 * m.n * m.k * m.h * e + m.n * m.h * e, 2 * m.n * m.k * m.h);
 }
@@ -99,11 +113,13 @@ void moe_ffn_backward(Builder& B, const TrainingSpec& s, const Shape& x) {
   const int back = ep_all_to_all(B, m, "ep_combine_bwd", m.h * e, true);
   shared_expert_backward(B, x, m);
   B.wait(back);
+  etp_collective(B, m, "etp_all_gather_grads", CollectiveOp::all_gather);
   routed_gemm(B, "expert_fc2_dgrad", WorkItem::Routed::expert_m, 1, m.fe, m.h);
   routed_gemm(B, "expert_fc2_wgrad", WorkItem::Routed::expert_k, m.fe, m.h, 1);
   routed_memory(B, x.glu ? "expert_swiglu_bwd" : "expert_gelu_bwd", m.fe * e * (x.glu ? 5 : 3), 12 * m.fe);
   routed_gemm(B, "expert_fc1_dgrad", WorkItem::Routed::expert_m, 1, m.h, m.fc1_e);
   routed_gemm(B, "expert_fc1_wgrad", WorkItem::Routed::expert_k, m.h, m.fc1_e, 1);
+  etp_collective(B, m, "etp_reduce_scatter_dgrad", CollectiveOp::reduce_scatter);
   ep_all_to_all(B, m, "ep_dispatch_bwd", m.h * e, false);
   B.memory("moe_permute_bwd", 2 * m.n * m.k * m.h * e, m.n * m.k * m.h);
   B.gemm("router_dgrad", m.n, m.h, m.E);

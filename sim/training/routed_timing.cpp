@@ -54,7 +54,8 @@ const RoutedTimer::Draw& RoutedTimer::draw(int layer, int microbatch, double ass
 RoutedInstance RoutedTimer::time(const WorkTemplate& items, int layer, int microbatch) {
   const int ep = s_.par.ep, E = s_.model.moe.experts;
   RoutedInstance r;
-  r.assignments = tokens_per_rank_ * ep * s_.model.moe.top_k;
+  // With expert TP, each expert serves the tokens of etp EP groups (gathered over its ETP group).
+  r.assignments = tokens_per_rank_ * ep * s_.par.etp * s_.model.moe.top_k;
   const Draw& d = draw(layer, microbatch, r.assignments);
   r.dropped = d.dropped;
   const RankLoad& busy = d.busy;

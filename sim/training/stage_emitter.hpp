@@ -147,7 +147,7 @@ class StageEmitter {
         if (w.routed == WorkItem::Routed::dispatch && routed.timing) {
           // The busiest rank receives dispatch_scale times the mean: the all-to-all ends with it.
           t.collective.bytes *= routed.timing->dispatch_scale;
-          if (routed.hierarchical) {
+          if (routed.hierarchical && w.op == CollectiveOp::all_to_all) {
             t.collective.algorithm = "hierarchical";
             t.collective.fan_out_nodes = std::round(routed.fan_out.nodes * 1000.0) / 1000.0;
             t.collective.fan_out_ranks_per_node = std::round(routed.fan_out.ranks_per_node * 1000.0) / 1000.0;

@@ -51,7 +51,7 @@ double layer_dense_params(const TrainingSpec& s, const ParamCounts& c, int layer
   return (is_moe_layer(s, layer) ? c.moe_layer_dense : c.per_layer) / s.par.tp;
 }
 double layer_expert_params(const TrainingSpec& s, const ParamCounts& c, int layer) {
-  return is_moe_layer(s, layer) ? c.expert * (s.model.moe.experts / s.par.ep) : 0.0;
+  return is_moe_layer(s, layer) ? c.expert * (s.model.moe.experts / s.par.ep) / s.par.etp : 0.0;
 }
 
 // Parameters one GPU holds of a virtual stage, outside the routed experts (reduced over DP).
@@ -72,7 +72,8 @@ double chunk_params_per_gpu(const TrainingSpec& s, int vstage) {
 // Routed-expert parameters one GPU holds of a virtual stage (reduced over expert DP).
 double chunk_expert_params_per_gpu(const TrainingSpec& s, int vstage) {
   const int mtp = vstage == s.virtual_stages() - 1 ? s.model.mtp_modules : 0;
-  return (moe_layers_in(s, vstage) + mtp) * count_params(s.model).expert * (s.model.is_moe() ? s.model.moe.experts / s.par.ep : 0);
+  return (moe_layers_in(s, vstage) + mtp) * count_params(s.model).expert *
+         (s.model.is_moe() ? s.model.moe.experts / s.par.ep : 0) / s.par.etp;
 }
 
 // Zero-bubble split of a backward template: the input-gradient part (everything but the weight-
@@ -349,7 +350,7 @@ TrainingGraphInfo build_training_graph(const TrainingSpec& s, const hw::ComputeC
             const bool moe = is_moe_layer(s, layer);
             add(tpl.head, -1, 0, 0);   // the head's gradients accumulate into the main head's
             add(moe ? tpl.moe : tpl.layer, layer, (moe ? pc.moe_layer_dense : pc.per_layer) / s.par.tp,
-                moe ? pc.expert * (s.model.moe.experts / s.par.ep) : 0.0);
+                layer_expert_params(s, pc, layer));
             add(tpl.mtp_in, -1, (pc.mtp_dense - (moe ? pc.moe_layer_dense : pc.per_layer)) / s.par.tp, 0);
           }
           add(tpl.head, -1, head_params, 0);

@@ -60,7 +60,9 @@ std::string report_text(const TrainingResult& r, const TrainingSpec& spec) {
       "training {} on {} GPUs: TP{} PP{} DP{} CP{} VPP{}{}, {} schedule, micro-batch {}, {} micro-batches\n",
       spec.model.id.empty() ? "(inline model)" : spec.model.id, spec.par.gpus(),
       spec.par.tp, spec.par.pp, spec.par.dp, spec.par.cp, spec.par.vpp,
-      spec.model.is_moe() ? fmt::format(" EP{}", spec.par.ep) : "", spec.schedule, spec.micro_batch,
+      spec.model.is_moe() ? fmt::format(" EP{}{}", spec.par.ep, spec.par.etp > 1 ? fmt::format(" ETP{}", spec.par.etp) : "")
+                          : "",
+      spec.schedule, spec.micro_batch,
       spec.microbatches());
   s += fmt::format("  iteration time      {:>10.3f} s\n", t);
   s += fmt::format("  tokens/s            {:>10.0f}\n", r.tokens_per_s);

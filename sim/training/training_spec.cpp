@@ -60,18 +60,23 @@ static void validate_expert_parallelism(const TrainingSpec& s, const YamlNode& t
   const auto& p = s.par;
   const auto& m = s.model;
   if (!m.is_moe()) {
-    if (p.ep > 1)
-      blame(t, "parallelism.ep").fail(fmt::format("ep = {} needs a mixture-of-experts model; {} is dense", p.ep, m.id));
+    for (const char* key : {"ep", "etp"})
+      if (p.size(*parse_dim(key)) > 1)
+        blame(t, std::string("parallelism.") + key)
+            .fail(fmt::format("{} = {} needs a mixture-of-experts model; {} is dense", key, p.size(*parse_dim(key)), m.id));
     return;
   }
   if (s.zero == 3)
     blame(t, "zero").fail("zero: 3 with a mixture-of-experts model is not modelled (expert parameters would be "
                           "gathered over expert DP); use zero 1 or 2");
   const int ranks = p.tp * p.cp * p.dp;
-  if (ranks % p.ep != 0)
-    blame(t, "parallelism.ep").fail(fmt::format(
-        "ep = {} must divide tp*cp*dp = {}*{}*{} = {} (expert groups fold over a stage's ranks)", p.ep, p.tp, p.cp,
-        p.dp, ranks));
+  if (ranks % (p.ep * p.etp) != 0)
+    blame(t, p.etp > 1 ? "parallelism.etp" : "parallelism.ep").fail(fmt::format(
+        "ep*etp = {}*{} must divide tp*cp*dp = {}*{}*{} = {} (expert groups fold over a stage's ranks)", p.ep, p.etp,
+        p.tp, p.cp, p.dp, ranks));
+  if (m.moe.expert_ffn_hidden % p.etp != 0)
+    blame(t, "parallelism.etp").fail(fmt::format("model.moe.expert_ffn_hidden = {} is not divisible by etp = {}",
+                                                 m.moe.expert_ffn_hidden, p.etp));
   if (m.moe.experts % p.ep != 0)
     blame(t, "parallelism.ep").fail(fmt::format("model.moe.experts = {} is not divisible by ep = {}", m.moe.experts, p.ep));
   // Megatron-core requires sequence parallelism for MoE with TP: each TP rank routes its own

@@ -35,7 +35,7 @@ TEST_CASE("the dimension table names every dimension once, with distinct streams
   for (size_t i = 0; i < kParallelDimTable.size(); ++i)
     for (size_t j = i + 1; j < kParallelDimTable.size(); ++j) CHECK(kParallelDimTable[i].stream != kParallelDimTable[j].stream);
   CHECK_FALSE(parse_dim("sp"));
-  CHECK(dim_names() == "tp, cp, pp, dp, ep");
+  CHECK(dim_names() == "tp, cp, pp, dp, ep, etp");
   CHECK(dim_names(true) == "tp, cp, pp, dp");   // ep folds over the others: no axis of its own
 }
 
@@ -63,4 +63,15 @@ TEST_CASE("expert groups fold over a stage's tp, cp and dp ranks", "[model][plac
       CHECK(common == 1);
       CHECK(std::count(ep_group.begin(), ep_group.end(), pl.global(c)) == 1);
     }
+}
+
+TEST_CASE("expert tensor parallelism: etp fastest, then ep, then expert DP", "[model][placement][moe]") {
+  ParallelismSpec p;
+  p.tp = 4, p.dp = 4, p.ep = 2, p.etp = 2;   // 16 stage-local ranks: 4 expert replicas of etp*ep = 4
+  CHECK(p.expert_dp() == 4);
+  Placement pl(p);
+  const Placement::Coord c{1, 0, 0, 1, 0, 0};   // stage-local 1 + 4*1 = 5
+  CHECK(pl.group(ParallelDim::etp, c) == std::vector<int>{4, 5});
+  CHECK(pl.group(ParallelDim::ep, c) == std::vector<int>{5, 7});
+  CHECK(pl.expert_dp_group(c) == std::vector<int>{1, 5, 9, 13});
 }

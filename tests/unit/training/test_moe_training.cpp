@@ -55,6 +55,10 @@ TEST_CASE("MoE GEMM FLOPs: dense part plus top_k routed and the shared experts p
   const double h = 512, fe = 256, expert = 3 * h * fe, attn = 4 * h * h;
   const double dense_layer = attn + 3 * h * 1536, moe_layer = attn + h * 8 + (2 + 1) * expert;
   CHECK(c.matmul == Approx(dense_layer + 3 * moe_layer + 1000 * h));
+  // Expert TP splits each expert's FFN and gathers etp ranks' tokens: the job's FLOPs do not change.
+  auto etp = moe_spec(2, 4, 2);
+  etp.par.etp = 2;
+  CHECK(job_compute_seconds(etp, gemm_only) == Approx(6.0 * c.matmul * tokens * 1e-12).epsilon(1e-9));
 }
 
 TEST_CASE("routing imbalance: none when balanced, the closed form with one hot expert", "[training][moe]") {
@@ -101,6 +105,12 @@ TEST_CASE("expert weights shard over EP, their optimizer state over expert DP", 
   const double P = stage_params_per_gpu(s, st), X = stage_expert_params_per_gpu(s, st);
   CHECK(r.memory.weights == Approx(2 * (P + X)));
   CHECK(r.memory.optimizer == Approx(12 * (P / 4 + X / 2)));   // dp 4, expert DP = 4/2
+  // Expert TP 2 halves each GPU's expert weights; expert DP becomes 4/(2*2).
+  s.par.etp = 2;
+  CHECK(stage_expert_params_per_gpu(s, 1) == Approx(2 * 4 * c.expert / 2));
+  const auto r2 = test::train(s, test::cluster_for(s), FlopCost{}, test::zero_timer());
+  const double X2 = stage_expert_params_per_gpu(s, r2.memory.stage);
+  CHECK(r2.memory.optimizer == Approx(12 * (stage_params_per_gpu(s, r2.memory.stage) / 4 + X2 / 1)));
 }
 
 TEST_CASE("an uneven pipeline split gives the first and last stage their own layer counts", "[training][parse]") {
