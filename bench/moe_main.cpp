@@ -17,6 +17,7 @@
 #include "sim/run/session.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "sim/training/training_run.hpp"
+#include "sim/training/training_workload.hpp"
 
 using namespace foresight;
 using Clock = std::chrono::steady_clock;
@@ -30,14 +31,7 @@ void deepseek_step() {
   sim::Scenario sc = sim::load_scenario("scenarios/deepseek-v3-2048-h800.yaml");
   const auto& spec = sc.workload_as<sim::TrainingSpec>();
   sim::Session session(sc);
-  const hw::Cluster& cluster = session.cluster();
-  sim::ClusterInfo info;
-  info.total_gpus = cluster.gpus();
-  info.gpus_per_node = cluster.gpus_per_node();
-  info.nvlink_domain = cluster.nvlink_domain_size();
-  info.gpu = &cluster.gpu();
-  auto engine = session.engine();
-  const sim::TrainingResult r = sim::run_training(spec, info, session.compute(), *engine);
+  const sim::TrainingResult r = sim::simulate_iteration(session, spec);
   const double wall = since(t0);
   // DeepSeek-V3 report sec. 1: 180K H800 GPU hours per trillion tokens on its 2,048 GPUs.
   const double tokens = double(spec.global_batch) * spec.sequence_length;

@@ -1,5 +1,6 @@
 #pragma once
-// The `training` workload: one iteration of a dense transformer under a parallelism plan.
+// The `training` workload: one iteration of a dense or mixture-of-experts transformer under a
+// parallelism plan.
 #include <memory>
 
 #include "sim/engine/task_graph.hpp"

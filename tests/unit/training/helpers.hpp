@@ -8,6 +8,7 @@
 #include "hwmodels/topology/cluster.hpp"
 #include "core/yaml_reader.hpp"
 #include "sim/engine/analytical/analytical_engine.hpp"
+#include "sim/training/training_graph.hpp"
 #include "sim/training/training_run.hpp"
 #include "sim/training/training_spec.hpp"
 
@@ -74,6 +75,16 @@ inline sim::ClusterInfo cluster_for(const sim::TrainingSpec& s, double peak = 1e
   c.peak_flops = peak;
   c.memory_capacity = capacity;
   return c;
+}
+
+// Total seconds of compute tasks over the whole job (representative rank x its identical peers).
+inline double job_compute_seconds(const sim::TrainingSpec& s, const hw::ComputeCostModel& cost) {
+  sim::TaskGraph g;
+  sim::build_training_graph(s, cost, g);
+  double sum = 0;
+  for (const auto& t : g.tasks())
+    if (t.kind == sim::Task::Kind::compute) sum += t.duration_s;
+  return sum * s.par.tp * s.par.cp * s.par.dp;
 }
 
 // One iteration on the analytical engine with collectives timed by `timer`.

@@ -12,20 +12,6 @@ using namespace foresight;
 using namespace foresight::sim;
 using foresight::test::FlopCost;
 
-namespace {
-
-// Total seconds of compute tasks over the whole job (representative rank x its identical peers).
-double job_compute_seconds(const TrainingSpec& s, const hw::ComputeCostModel& cost) {
-  TaskGraph g;
-  build_training_graph(s, cost, g);
-  double sum = 0;
-  for (const auto& t : g.tasks())
-    if (t.kind == Task::Kind::compute) sum += t.duration_s;
-  return sum * s.par.tp * s.par.cp * s.par.dp;
-}
-
-}  // namespace
-
 TEST_CASE("GEMM FLOPs per iteration equal 6*N_matmul*tokens", "[training][flops]") {
   // GQA + SwiGLU + untied, split over TP, PP, DP and CP: every weight multiplies every token once
   // forward and twice backward. Exact up to double rounding (relative 1e-9).
@@ -33,7 +19,7 @@ TEST_CASE("GEMM FLOPs per iteration equal 6*N_matmul*tokens", "[training][flops]
   FlopCost gemm_only;
   const double tokens = double(s.global_batch) * s.sequence_length;
   const double expected = 6.0 * count_params(s.model).matmul * tokens * 1e-12;
-  CHECK(job_compute_seconds(s, gemm_only) == Approx(expected).epsilon(1e-9));
+  CHECK(test::job_compute_seconds(s, gemm_only) == Approx(expected).epsilon(1e-9));
 }
 
 TEST_CASE("attention FLOPs equal the causal 2*L*s*h*T forward, 2.5x backward", "[training][flops]") {
@@ -45,7 +31,7 @@ TEST_CASE("attention FLOPs equal the causal 2*L*s*h*T forward, 2.5x backward", "
   attn_only.use_attention = true;
   const double tokens = double(s.global_batch) * s.sequence_length;
   const double fwd = 2.0 * s.model.layers * double(s.sequence_length) * s.model.hidden * tokens;
-  CHECK(job_compute_seconds(s, attn_only) == Approx(3.5 * fwd * 1e-12).epsilon(1e-9));
+  CHECK(test::job_compute_seconds(s, attn_only) == Approx(3.5 * fwd * 1e-12).epsilon(1e-9));
   // The reported model-FLOP convention counts attention as 3x forward.
   CHECK(model_flops_per_iteration(s) == Approx(6.0 * count_params(s.model).matmul * tokens + 3.0 * fwd).epsilon(1e-12));
 }
@@ -58,7 +44,7 @@ TEST_CASE("Megatron Eq. 3 equals the GEMM FLOPs of unfused attention with full r
   s.recompute = "full";
   s.attention_kernel = "unfused";
   FlopCost gemm_only;
-  CHECK(job_compute_seconds(s, gemm_only) == Approx(megatron_eq3_flops(s) * 1e-12).epsilon(1e-9));
+  CHECK(test::job_compute_seconds(s, gemm_only) == Approx(megatron_eq3_flops(s) * 1e-12).epsilon(1e-9));
   // And the formula itself, evaluated by hand for this spec: 96*B*s*l*h^2*(1 + s/6h + V/16lh).
   const double B = 32, sl = 2048, l = 8, h = 2048, V = 51200;
   CHECK(megatron_eq3_flops(s) == Approx(96 * B * sl * l * h * h * (1 + sl / (6 * h) + V / (16 * l * h))));

@@ -8,6 +8,7 @@
 #include "sim/scenario/scenario.hpp"
 #include "sim/training/model_math.hpp"
 #include "sim/training/training_graph.hpp"
+#include "sim/training/training_workload.hpp"
 
 using namespace foresight;
 using namespace foresight::sim;
@@ -31,14 +32,6 @@ TrainingSpec moe_spec(int pp, int dp, int ep) {
   return s;
 }
 
-double job_compute_seconds(const TrainingSpec& s, const hw::ComputeCostModel& cost) {
-  TaskGraph g;
-  build_training_graph(s, cost, g);
-  double sum = 0;
-  for (const auto& t : g.tasks())
-    if (t.kind == Task::Kind::compute) sum += t.duration_s;
-  return sum * s.par.tp * s.par.cp * s.par.dp;
-}
 
 }  // namespace
 
@@ -50,7 +43,7 @@ TEST_CASE("MoE GEMM FLOPs: dense part plus top_k routed and the shared experts p
   FlopCost gemm_only;
   const double tokens = double(s.global_batch) * s.sequence_length;
   const ParamCounts c = count_params(s.model);
-  CHECK(job_compute_seconds(s, gemm_only) == Approx(6.0 * c.matmul * tokens * 1e-12).epsilon(1e-9));
+  CHECK(test::job_compute_seconds(s, gemm_only) == Approx(6.0 * c.matmul * tokens * 1e-12).epsilon(1e-9));
   // and the active count is dense layers + MoE layers with top_k + shared experts + router:
   const double h = 512, fe = 256, expert = 3 * h * fe, attn = 4 * h * h;
   const double dense_layer = attn + 3 * h * 1536, moe_layer = attn + h * 8 + (2 + 1) * expert;
@@ -58,7 +51,7 @@ TEST_CASE("MoE GEMM FLOPs: dense part plus top_k routed and the shared experts p
   // Expert TP splits each expert's FFN and gathers etp ranks' tokens: the job's FLOPs do not change.
   auto etp = moe_spec(2, 4, 2);
   etp.par.etp = 2;
-  CHECK(job_compute_seconds(etp, gemm_only) == Approx(6.0 * c.matmul * tokens * 1e-12).epsilon(1e-9));
+  CHECK(test::job_compute_seconds(etp, gemm_only) == Approx(6.0 * c.matmul * tokens * 1e-12).epsilon(1e-9));
 }
 
 TEST_CASE("routing imbalance: none when balanced, the closed form with one hot expert", "[training][moe]") {
@@ -131,14 +124,7 @@ TEST_CASE("DeepSeek-V3 on 2,048 H800: step time against the technical report", "
   // factor of two), not modelling detail. The per-case error is printed by bench_moe.
   Scenario sc = load_scenario(std::string(FORESIGHT_SOURCE_DIR) + "/scenarios/deepseek-v3-2048-h800.yaml");
   Session session(sc);
-  const auto& spec = sc.workload_as<TrainingSpec>();
-  ClusterInfo info;
-  info.total_gpus = session.cluster().gpus();
-  info.gpus_per_node = session.cluster().gpus_per_node();
-  info.nvlink_domain = session.cluster().nvlink_domain_size();
-  info.gpu = &session.cluster().gpu();
-  auto engine = session.engine();
-  const auto r = run_training(spec, info, session.compute(), *engine);
+  const auto r = simulate_iteration(session, sc.workload_as<TrainingSpec>());
   const double reported = 180e3 * 3600.0 / 2048.0 * 15360.0 * 4096.0 / 1e12;
   CHECK(r.iteration_time_s == Approx(reported).epsilon(0.35));
   // Group-limited routing: at most 4 nodes per token.
@@ -171,7 +157,7 @@ TEST_CASE("multi-token prediction adds its projection, one MoE layer and a secon
   const ParamCounts c = count_params(s.model);
   const double h = 512, attn = 4 * h * h, active_moe_layer = attn + h * 8 + 3 * (3 * h * 256);
   const double mtp = 2 * h * h + active_moe_layer + 1000 * h;
-  CHECK(job_compute_seconds(s, gemm_only) == Approx(6.0 * (c.matmul + mtp) * tokens * 1e-12).epsilon(1e-9));
+  CHECK(test::job_compute_seconds(s, gemm_only) == Approx(6.0 * (c.matmul + mtp) * tokens * 1e-12).epsilon(1e-9));
   // Its weights sit on the last stage.
   auto without = s;
   without.model.mtp_modules = 0;
