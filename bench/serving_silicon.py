@@ -69,7 +69,7 @@ def concurrency(row):
     return int(row["batch_size"])
 
 
-def rows(limit):
+def rows(limit, model=""):
     import pandas as pd
 
     df = pd.read_csv(silicon_csv(), keep_default_na=False)
@@ -77,6 +77,8 @@ def rows(limit):
     df = df[df["gemm_quant_mode"].isin(PRECISION)]
     moe = df["model_path"].map(lambda p: MODELS[p][0] in MOE)
     df = df[~moe | df.apply(lambda r: moe_split(r) is not None, axis=1)]
+    if model:
+        df = df[df["model_path"].map(lambda p: MODELS[p][0] == model)]
     return df.head(limit) if limit else df
 
 
@@ -135,6 +137,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--aic", action="store_true", help="also run AIConfigurator's estimate on each row")
     p.add_argument("--limit", type=int, default=0, help="only the first N rows")
+    p.add_argument("--model", default="", help="only the rows of this Foresight catalog model, e.g. qwen3-235b-a22b")
     p.add_argument("--out", default="", help="write per-row results to this CSV")
     p.add_argument("--calibration", default="auto",
                    help="auto (the measured profile of the row's GPU and engine), roofline, or a profile file")
@@ -143,7 +146,7 @@ def main():
 
     records = []
     t_fs = t_aic = 0.0
-    for _, row in rows(args.limit).iterrows():
+    for _, row in rows(args.limit, args.model).iterrows():
         text, c = scenario(row, args.calibration)
         rec = {"id": row["id"], "system": row["system"], "backend": row["backend"], "model": MODELS[row["model_path"]][0],
                "precision": PRECISION[row["gemm_quant_mode"]], "tp": int(row["tp_size"]), "isl": int(row["isl"]),

@@ -15,7 +15,7 @@
 namespace foresight::hw {
 
 struct KernelTable {
-  std::string op;                  // gemm | attention | decode_attention
+  std::string op;                  // gemm | attention | decode_attention | moe
   std::string family;              // framework / kernel family: trtllm, vllm, sglang, ...
   std::string dtype;               // compute dtype (gemm: fp8, fp8_block, bf16, fp4; attention: bf16)
   std::string kv_dtype;            // attention tables: the KV cache's dtype

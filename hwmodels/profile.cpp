@@ -235,8 +235,8 @@ KernelTable kernel_table_from_json(const JsonInput& in, const json& v, const std
   in.only_keys(v, p, {"op", "family", "dtype", "kv_dtype", "keys", "axes", "values", "latency_ms", "kernels", "held_out"});
   KernelTable t;
   t.op = in.string(v, p, "op");
-  if (t.op != "gemm" && t.op != "attention" && t.op != "decode_attention")
-    in.fail(JsonInput::join(p, "op"), "expected gemm, attention or decode_attention, got \"" + t.op + "\"");
+  if (t.op != "gemm" && t.op != "attention" && t.op != "decode_attention" && t.op != "moe")
+    in.fail(JsonInput::join(p, "op"), "expected gemm, attention, decode_attention or moe, got \"" + t.op + "\"");
   t.family = in.string(v, p, "family");
   t.dtype = canonical_dtype(in.string(v, p, "dtype"));
   if (v.contains("kv_dtype")) t.kv_dtype = canonical_dtype(in.string(v, p, "kv_dtype"));

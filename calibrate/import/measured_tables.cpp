@@ -68,20 +68,7 @@ hw::Profile import_tables(const json& doc, const std::string& file, const Tables
     }
   }
   if (p.tables.empty() && p.collectives.empty()) in.fail("tables", "no tables and no collectives to import");
-  summarize_held_out(p);
-  // Tables' held-out error joins the per-op summary (cell-weighted mean; medians are in the table report).
-  for (const auto& t : p.tables) {
-    if (!t.held_out.available()) continue;
-    auto it = std::find_if(p.held_out.begin(), p.held_out.end(), [&](const auto& e) { return e.op == t.op; });
-    if (it == p.held_out.end()) it = p.held_out.insert(p.held_out.end(), {t.op, {}});
-    hw::HeldOutError& e = it->error;
-    const int n = e.points + t.held_out.points;
-    e.mape = (e.mape * e.points + t.held_out.mape * t.held_out.points) / n;
-    e.inside_mape = e.mape;
-    e.max_ape = std::max(e.max_ape, t.held_out.max_ape);
-    e.points = e.inside_points = n;
-    e.folds = 1;
-  }
+  summarize_held_out(p);   // tables' held-out error is their op's (fitter.cpp)
   return p;
 }
 

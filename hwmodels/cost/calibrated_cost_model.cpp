@@ -64,6 +64,12 @@ Estimate CalibratedCostModel::gemm(const GemmQuery& q) const {
   return from_fit(fit, gemm_work(q.m, q.n, q.k, q.batch, q.dtype), q.dtype);
 }
 
+std::optional<Estimate> CalibratedCostModel::routed_experts(const RoutedExpertsQuery& q) const {
+  auto t = table_routed_experts(*tables_, q);
+  if (!t) return std::nullopt;
+  return counted({t->seconds, source_, t->outside}, t->outside ? n_table_outside_ : n_table_);
+}
+
 Estimate CalibratedCostModel::attention(const AttentionQuery& q) const {
   if (auto t = table_attention(*tables_, q))
     return counted({t->seconds, source_, t->outside}, t->outside ? n_table_outside_ : n_table_);

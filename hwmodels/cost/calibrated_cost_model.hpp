@@ -30,6 +30,7 @@ class CalibratedCostModel : public ComputeCostModel {
   Estimate attention(const AttentionQuery& q) const override;
   Estimate memory_op(const MemoryOpQuery& q) const override;
   Estimate decode_attention(const DecodeAttentionQuery& q) const override;
+  std::optional<Estimate> routed_experts(const RoutedExpertsQuery& q) const override;
   std::string provenance() const override;
   CostUsage usage() const override;
 

@@ -4,6 +4,7 @@
 // profile and falls back to its fitted roofline outside the calibrated region, flagging it.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace foresight::hw {
@@ -38,6 +39,14 @@ struct DecodeAttentionQuery {
   std::string kv_dtype = "bf16";                   // the KV cache's elements
 };
 
+// The routed experts of one mixture-of-experts layer on one GPU, for the tokens that GPU serves
+// (every token of the step when attention is tensor-parallel), experts split moe_ep ways and each
+// expert's FFN moe_tp ways; balanced routing.
+struct RoutedExpertsQuery {
+  int64_t tokens = 0, hidden = 0, inter = 0, top_k = 0, experts = 0, moe_tp = 1, moe_ep = 1;
+  std::string dtype = "bf16";
+};
+
 struct Estimate {
   double seconds = 0;
   std::string source;             // "roofline" or "profile:<name>"
@@ -60,6 +69,9 @@ class ComputeCostModel {
   virtual Estimate memory_op(const MemoryOpQuery& q) const = 0;
   // Default: the sum of one single-query attention() per sequence (a profile measured per sequence).
   virtual Estimate decode_attention(const DecodeAttentionQuery& q) const;
+  // A measured MoE layer (NVIDIA AIConfigurator's `moe` tables) for exactly this shape, split and
+  // dtype; nullopt when none was measured (callers then price grouped GEMMs).
+  virtual std::optional<Estimate> routed_experts(const RoutedExpertsQuery&) const { return std::nullopt; }
   virtual std::string provenance() const = 0;   // one line: which profile / roofline, which GPU
   // Queries answered so far, by source (the roofline answers everything from the roofline).
   virtual CostUsage usage() const { return {}; }

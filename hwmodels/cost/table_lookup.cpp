@@ -76,6 +76,21 @@ std::optional<TableAnswer> table_attention(const TableChooser& p, const Attentio
   return a;
 }
 
+std::optional<TableAnswer> table_routed_experts(const TableChooser& p, const RoutedExpertsQuery& q) {
+  if (q.tokens <= 0) return std::nullopt;
+  const std::map<std::string, int64_t> keys{{"hidden", q.hidden}, {"inter", q.inter}, {"top_k", q.top_k},
+                                            {"experts", q.experts}, {"moe_tp", q.moe_tp}, {"moe_ep", q.moe_ep}};
+  const std::string d = table_dtype(q.dtype);
+  // FP8 MoE checkpoints (DeepSeek-V3, Qwen3-*-FP8) carry 128x128 block scales, so their engines run
+  // the block-scaled kernels; per-tensor fp8 tables answer when no block-scaled one was measured.
+  for (const std::string& dtype : d == "fp8" ? std::vector<std::string>{"fp8_block", "fp8"} : std::vector<std::string>{d}) {
+    const KernelTable* t = p.find("moe", dtype, "", keys);
+    if (!t || t->keys != keys || t->axes.size() != 1) continue;
+    return answer(*t, {double(q.tokens)}, {1});
+  }
+  return std::nullopt;
+}
+
 std::optional<TableAnswer> table_decode_attention(const TableChooser& p, const DecodeAttentionQuery& q) {
   if (q.sequences == 0 || q.heads <= 0) return std::nullopt;
   const KernelTable* t = p.find("decode_attention", table_dtype(q.dtype), canonical_dtype(q.kv_dtype),

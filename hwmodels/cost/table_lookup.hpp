@@ -41,6 +41,9 @@ std::optional<TableAnswer> table_gemm(const TableChooser& p, const GemmQuery& q)
 // Forward attention; a chunk after cached context is priced as the measured causal kernel over the
 // whole context scaled by the FLOP ratio; backward is not measured in these tables (nullopt).
 std::optional<TableAnswer> table_attention(const TableChooser& p, const AttentionQuery& q);
+// A measured MoE layer of exactly the query's shape and split (no other shape stands in: the
+// tables differ by model); fp8 is answered by block-scaled (fp8_block) tables first.
+std::optional<TableAnswer> table_routed_experts(const TableChooser& p, const RoutedExpertsQuery& q);
 // One decode step's attention over the batch at its mean context (the kernel reads every sequence's
 // cache: time follows total KV, which the mean preserves).
 std::optional<TableAnswer> table_decode_attention(const TableChooser& p, const DecodeAttentionQuery& q);

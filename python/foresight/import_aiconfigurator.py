@@ -9,6 +9,9 @@ Per (system, framework, version) it keeps, as measured:
   attention         context (prefill) attention over (batch, sequence), per (heads, kv_heads,
                     head_dim) and KV dtype: causal, the sequence attending to itself
   decode_attention  generation attention over (batch, context), one query token per sequence
+  moe               a mixture-of-experts layer's routed experts on one GPU over the tokens it
+                    serves, per (hidden, inter, top_k, experts, moe_tp, moe_ep) and dtype, under
+                    balanced routing (the database's "balanced" distribution)
   collectives       NCCL all_reduce / all_gather / reduce_scatter / all_to_all and the framework's
                     custom all-reduce, per GPU count, over message size (intra-node)
 Latencies are stored in milliseconds with 4 significant digits; a grid cell that was not measured
@@ -45,6 +48,8 @@ REQUIRED = {
                                           "latency"],
     "nccl_perf.parquet": ["op_name", "num_gpus", "message_size", "latency", "nccl_dtype"],
     "custom_allreduce_perf.parquet": ["op_name", "num_gpus", "message_size", "latency", "allreduce_dtype"],
+    "moe_perf.parquet": ["moe_dtype", "num_tokens", "hidden_size", "inter_size", "topk", "num_experts", "moe_tp_size",
+                         "moe_ep_size", "distribution", "latency"],
 }
 
 
@@ -165,6 +170,25 @@ def attention_tables(path, framework, op, axis):
     return out
 
 
+def moe_tables(path, framework):
+    df = read_table(path)
+    df = df[df["distribution"] == "balanced"]
+    out = []
+    shape = ["moe_dtype", "hidden_size", "inter_size", "topk", "num_experts", "moe_tp_size", "moe_ep_size"]
+    for key, g in df.groupby(shape):
+        dtype = key[0]
+        if dtype not in DTYPES:
+            continue
+        values, flat = grid(g, ["num_tokens"])
+        hidden, inter, topk, experts, mtp, mep = (int(k) for k in key[1:])
+        out.append({"op": "moe", "family": framework, "dtype": DTYPES[dtype],
+                    "keys": {"hidden": hidden, "inter": inter, "top_k": topk, "experts": experts, "moe_tp": mtp,
+                             "moe_ep": mep},
+                    "axes": ["tokens"], "values": values, "latency_ms": flat,
+                    "kernels": sorted(set(g["kernel_source"])) if "kernel_source" in g else []})
+    return out
+
+
 def collective_points(path, algorithm, dtype_col):
     df = read_table(path)
     out = []
@@ -238,6 +262,10 @@ def build(a):
         if path:
             tables += attention_tables(path, a.framework, op, axis)
             sources[op] = {"file": os.path.relpath(path, root), "version": v, **meta(path)}
+    moe, mv = family_path("moe", "moe_perf.parquet")
+    if moe:
+        tables += moe_tables(moe, a.framework)
+        sources["moe"] = {"file": os.path.relpath(moe, root), "version": mv, **meta(moe)}
     collectives = []
     nccl_dir = os.path.join(data, "comm", "nccl")
     if os.path.isdir(nccl_dir):

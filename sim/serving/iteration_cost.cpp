@@ -63,6 +63,16 @@ const IterationCost::PerTokens& IterationCost::per_tokens(int64_t T) {
       p.moe_gemm += gemm(T, gate * fs, h) + gemm(T, h, fs);
       p.moe_memory += mem(swiglu ? "swiglu" : "gelu", t * (swiglu ? 3 : 2) * fs * kAct, 8 * t * fs);
     }
+    // A measured MoE layer of this shape and split (AIConfigurator's balanced-routing tables: the
+    // whole fused block, permutation and activation included) answers first when routing is uniform.
+    const bool uniform = std::all_of(shares_.begin(), shares_.end(), [&](double x) { return x == shares_.front(); });
+    std::optional<hw::Estimate> measured;
+    if (uniform) {
+      hw::RoutedExpertsQuery rq;
+      rq.tokens = T, rq.hidden = h, rq.inter = mo.expert_ffn_hidden, rq.top_k = mo.top_k, rq.experts = mo.experts;
+      rq.moe_tp = spec_.moe_tp(), rq.moe_ep = spec_.ep, rq.dtype = dt;
+      measured = cost_.routed_experts(rq);
+    }
     const int per_gpu = mo.experts / spec_.ep;
     double best_tokens = 0, best_hit = 0;
     for (int g = 0; g < spec_.ep; ++g) {
@@ -74,7 +84,9 @@ const IterationCost::PerTokens& IterationCost::per_tokens(int64_t T) {
       }
       if (tokens > best_tokens) best_tokens = tokens, best_hit = hit;
     }
-    if (best_tokens > 0) {
+    if (measured) {
+      p.moe_gemm += measured->seconds;
+    } else if (best_tokens > 0) {
       const int64_t batch = std::max<int64_t>(1, std::llround(best_hit));
       const int64_t per_expert = std::max<int64_t>(1, std::llround(best_tokens / double(batch)));
       auto grouped = [&](int64_t n, int64_t k) {

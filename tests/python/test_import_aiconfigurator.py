@@ -116,3 +116,27 @@ def test_command_line_error_is_one_line(tmp_path):
                         str(tmp_path / "o.json")], capture_output=True, text=True)
     assert r.returncode != 0 and r.stderr.strip().count("\n") == 0
     assert "import-aiconfigurator: no measured data for system 'x'" in r.stderr
+
+
+def moe_ms(tokens, tp, ep):
+    # A known law for the test: 20 us plus 1 us per token for each expert-parallel share.
+    return 0.02 + tokens * 1e-3 / (tp * ep)
+
+
+def test_moe_tables_keep_balanced_routing_per_shape_and_split(tmp_path):
+    write_db(tmp_path)
+    folder = tmp_path / "systems" / "data" / "h100_sxm" / "moe" / "vllm" / "1.0"
+    folder.mkdir(parents=True)
+    rows = [{"moe_dtype": "fp8_block", "num_tokens": t, "hidden_size": 4096, "inter_size": 1536, "topk": 8,
+             "num_experts": 128, "moe_tp_size": tp, "moe_ep_size": ep, "distribution": dist,
+             "latency": moe_ms(t, tp, ep) * (3 if dist != "balanced" else 1), "kernel_source": "fused_moe"}
+            for t in (1, 16, 256, 4096) for tp, ep in ((1, 4), (4, 1)) for dist in ("balanced", "power_law_1.2")]
+    pd.DataFrame(rows).to_parquet(folder / "moe_perf.parquet")
+    doc = build(tmp_path)
+    moe = [t for t in doc["tables"] if t["op"] == "moe"]
+    assert len(moe) == 2  # one per (moe_tp, moe_ep); skewed distributions are left out
+    t = {(x["keys"]["moe_tp"], x["keys"]["moe_ep"]): x for x in moe}[(1, 4)]
+    assert t["dtype"] == "fp8_block" and t["axes"] == ["tokens"] and t["values"] == [[1, 16, 256, 4096]]
+    assert t["keys"] == {"hidden": 4096, "inter": 1536, "top_k": 8, "experts": 128, "moe_tp": 1, "moe_ep": 4}
+    assert t["latency_ms"] == [pytest.approx(moe_ms(n, 1, 4), rel=1e-3) for n in (1, 16, 256, 4096)]
+    assert doc["provenance"]["tables"]["moe"]["version"] == "1.0"
