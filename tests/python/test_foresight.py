@@ -175,3 +175,28 @@ def test_a_plan_over_the_memory_budget_stops_before_allocating():
         foresight.run(llama, max_memory=4 * 1024 * 1024)
     # Within the budget the same run goes through.
     assert foresight.run(SCENARIO, max_memory="1GiB")["collectives"]
+
+
+MIXTRAL = """name: mixtral-ep
+fidelity: analytical
+cluster: {system: hgx-h800, nodes: 2}
+model: mixtral-8x7b
+training:
+  sequence_length: 4096
+  global_batch: 32
+  parallelism: {tp: 1, pp: 2, dp: 8, ep: 8, order: [tp, cp, dp, pp]}
+  moe: {dispatcher: deepep, routing: {distribution: histogram, histogram: [9, 1, 1, 1, 1, 1, 1, 1], fluctuation: expected}}
+"""
+
+
+def test_mixture_of_experts_plans_sweep_from_python(tmp_path):
+    # Expert parallelism is a plan column like any other; the result carries the routing's cost.
+    # One hot expert (9 of 16 shares) on EP8: the busiest rank gets 9/16 of the tokens, 4.5x the mean.
+    path = tmp_path / "mixtral.yaml"
+    path.write_text(MIXTRAL)
+    frame = foresight.sweep(str(path), {"training.moe.dispatcher": ["deepep", "alltoall"]}, errors="record")
+    assert list(frame["plan.ep"]) == [8, 8]
+    result = foresight.run(str(path))["training"]
+    assert result["moe"]["mean_dispatch_scale"] == pytest.approx(4.5, abs=1 / 64)
+    assert result["moe"]["imbalance_s"] > 0
+    assert result["breakdown_s"]["exposed_ep"] >= 0
