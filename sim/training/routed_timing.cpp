@@ -59,7 +59,8 @@ RoutedInstance RoutedTimer::time(const WorkTemplate& items, int layer, int micro
   const Draw& d = draw(layer, microbatch, r.assignments);
   r.dropped = d.dropped;
   const RankLoad& busy = d.busy;
-  const double mean_expert = r.assignments / E;
+  // The balanced reference spreads the tokens that were kept (dropping removes work from both).
+  const double mean_expert = (r.assignments - d.dropped) / E;
   r.dispatch_scale = busy.mean_total > 0 ? std::ceil(busy.total / busy.mean_total * 64.0 - 1e-9) / 64.0 : 1.0;
   r.dispatch_scale = std::max(1.0, r.dispatch_scale);
   r.seconds.assign(items.size(), 0.0);

@@ -33,8 +33,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (double(t.microbatches()) * t.model.layers > 4096) return 0;
       hw::RooflineCostModel cost(cluster.gpu());
       sim::TaskGraph graph;
-      sim::build_training_graph(t, cost, graph, false);
-      const auto schedule = sim::pipeline_schedule(t.schedule, t.par.pp, t.par.vpp, static_cast<int>(t.microbatches()));
+      sim::build_training_graph(t, cost, graph, false, cluster.nvlink_domain_size());
+      const auto schedule = sim::pipeline_schedule(t.schedule, t.par.pp, t.par.vpp, static_cast<int>(t.microbatches()),
+                                                   t.overlap_ep_comm);
       sim::estimate_memory(t, schedule, cluster.gpu().memory_capacity);
     } else if (s.workload_kind == "collective-bench") {
       const auto& b = s.workload_as<sim::CollectiveBenchSpec>();

@@ -164,3 +164,19 @@ TEST_CASE("multi-token prediction adds its projection, one MoE layer and a secon
   CHECK(stage_params_per_gpu(s, 1) - stage_params_per_gpu(without, 1) == Approx(c.mtp_dense));
   CHECK(stage_expert_params_per_gpu(s, 1) - stage_expert_params_per_gpu(without, 1) == Approx(2 * c.expert));
 }
+
+TEST_CASE("token dropping at capacity: the closed-form dropped share, and no negative imbalance", "[training][moe]") {
+  // Expert 0 weighs 9 of 16 shares of the 4096 assignments per layer and microbatch; capacity
+  // 1.25 x 4096/8 = 640 keeps 640 of its 2304: 1664/4096 = 40.6 % dropped. The balanced reference
+  // spreads only the kept tokens, so what remains imbalanced is never priced below zero.
+  FlopCost cost;
+  auto s = moe_spec(1, 4, 4);
+  s.model.moe.router = hw::RouterSpec{1.25, true};
+  s.routing.distribution = "histogram";
+  s.routing.histogram = {9, 1, 1, 1, 1, 1, 1, 1};
+  const auto r = test::train(s, test::cluster_for(s), cost, test::zero_timer());
+  CHECK(r.moe.dropped_fraction == Approx(1664.0 / 4096).epsilon(1e-12));
+  CHECK(r.moe.imbalance_s >= 0);
+  // Rank 0 keeps 640 + 256 tokens against the kept mean (4096 - 1664) / 4 = 608 per rank.
+  CHECK(r.moe.routed_compute_s / r.moe.balanced_compute_s == Approx(896.0 / 608).epsilon(1e-9));
+}
