@@ -34,8 +34,10 @@ MODELS = {
     "nvidia/Llama-3.1-8B-Instruct-FP8": ("llama3.1-8b", "meta-llama/Meta-Llama-3.1-8B"),
     "Qwen/Qwen3-32B": ("qwen3-32b", "Qwen/Qwen3-32B"),
     "Qwen/Qwen3-235B-A22B-FP8": ("qwen3-235b-a22b", "Qwen/Qwen3-235B-A22B-FP8"),
+    "deepseek-ai/DeepSeek-R1": ("deepseek-v3", "deepseek-ai/DeepSeek-R1"),   # DeepSeek-V3's architecture
+    "deepseek-ai/DeepSeek-V3": ("deepseek-v3", "deepseek-ai/DeepSeek-V3"),
 }
-MOE = {"qwen3-235b-a22b"}
+MOE = {"qwen3-235b-a22b", "deepseek-v3"}
 
 
 def as_int(v, default):

@@ -38,12 +38,24 @@ const IterationCost::PerTokens& IterationCost::per_tokens(int64_t T) {
     return cost_.gemm(q).seconds;
   };
   auto mem = [&](const char* op, double bytes, double flops) { return cost_.memory_op({op, bytes, flops}).seconds; };
-  const double attention_gemm = gemm(T, (hq + 2 * hkv) * d, h) + gemm(T, h, hq * d);
+  double attention_gemm = gemm(T, (hq + 2 * hkv) * d, h) + gemm(T, h, hq * d);
+  const bool mla = m.mla.kv_lora_rank > 0;
+  if (mla) {
+    // Latent attention: the q and kv down-projections (every TP rank computes them whole), the
+    // head-split q up-projection and output projection; the kv up-projection (prefill) and the
+    // absorbed per-head products (decode) depend on the step's mix and are added per step.
+    const auto& a = m.mla;
+    const int64_t dqk = a.qk_nope_head_dim + a.qk_rope_head_dim;
+    attention_gemm = (a.q_lora_rank > 0 ? gemm(T, a.q_lora_rank, h) + gemm(T, hq * dqk, a.q_lora_rank) : gemm(T, hq * dqk, h)) +
+                     gemm(T, a.kv_lora_rank + a.qk_rope_head_dim, h) + gemm(T, h, hq * a.v_head_dim);
+  }
   p.gemm = attention_gemm + gemm(T, (swiglu ? 2 : 1) * ffn, h) + gemm(T, h, ffn);
   const double t = double(T);
   const double attention_memory = 2 * mem("rmsnorm", 2 * t * h * kAct, 4 * t * h) +                   // two norms
-                                  mem("rope", 2 * t * (hq + hkv) * d * kAct, 6 * t * (hq + hkv) * d) +   // rotary on q and k
-                                  mem("kv_write", t * 2 * hkv * d * dtype_size(spec_.kv_dtype), 0) +      // new keys and values
+                                  (mla ? mem("rope", 2 * t * (hq + 1) * m.mla.qk_rope_head_dim * kAct, 6 * t * (hq + 1) * m.mla.qk_rope_head_dim) +
+                                             mem("kv_write", t * mla_cache_width(m) * dtype_size(spec_.kv_dtype), 0)
+                                       : mem("rope", 2 * t * (hq + hkv) * d * kAct, 6 * t * (hq + hkv) * d) +   // rotary on q and k
+                                             mem("kv_write", t * 2 * hkv * d * dtype_size(spec_.kv_dtype), 0)) +   // new keys and values
                                   2 * mem("add", 3 * t * h * kAct, t * h);                                // residual adds
   p.memory = attention_memory + mem(swiglu ? "swiglu" : "gelu", t * (swiglu ? 3 : 2) * ffn * kAct, 8 * t * ffn);
   if (m.is_moe()) {
@@ -145,17 +157,42 @@ StepCost IterationCost::step(const StepShape& shape) {
   c.communication = L * p.communication;
   const int64_t tp = spec_.tp, d = static_cast<int64_t>(head_dim(m));
   const int64_t hq = m.heads / tp, hkv = kv_heads_per_gpu(m, spec_.tp);
+  const bool mla = m.mla.kv_lora_rank > 0;
+  // Latent attention, per step: prefill expands keys and values per head from the latents of its
+  // chunk and context (kv up-projection) and attends at the mean of the QK and V head dims (exact
+  // FLOPs); decode absorbs the up-projections into the query and output (two per-head batched
+  // GEMMs) and attends MQA-style over the cached latent (one shared KV head of kv_lora + rope,
+  // priced by the bytes it reads: head_dim = width/2 with K and V counted, FLOPs about half).
+  int64_t prefill_d = d, prefill_kv = hkv, decode_kv = hkv, decode_d = d;
+  if (mla) {
+    const auto& a = m.mla;
+    prefill_d = static_cast<int64_t>(attention_head_dim(m)), prefill_kv = hq;
+    decode_kv = 1, decode_d = static_cast<int64_t>(mla_cache_width(m) / 2);
+    int64_t expanded = 0;
+    for (const auto& [chunk, before] : shape.prefills) expanded += chunk + before;
+    const std::string dt = spec_.precision == "fp16" ? "fp16" : spec_.precision;
+    // A per-head batched GEMM runs as one kernel: priced as one GEMM with the heads' weights side
+    // by side (n x heads: the same FLOPs and weight bytes), not as `heads` launches.
+    auto gemm = [&](int64_t mm, int64_t n, int64_t k, int64_t heads) {
+      hw::GemmQuery q;
+      q.m = mm, q.n = n * heads, q.k = k, q.dtype = dt;
+      return mm > 0 ? cost_.gemm(q).seconds : 0.0;
+    };
+    const int64_t decodes = int64_t(shape.decode_context.size());
+    c.gemm += L * (gemm(expanded, hq * (a.qk_nope_head_dim + a.v_head_dim), a.kv_lora_rank, 1) +
+                   gemm(decodes, a.kv_lora_rank, a.qk_nope_head_dim, hq) + gemm(decodes, a.v_head_dim, a.kv_lora_rank, hq));
+  }
   double attention = 0;
   for (const auto& [chunk, before] : shape.prefills) {
     hw::AttentionQuery a;
-    a.batch = 1, a.seq_q = chunk, a.seq_kv = before + chunk, a.heads = hq, a.kv_heads = hkv, a.head_dim = d;
+    a.batch = 1, a.seq_q = chunk, a.seq_kv = before + chunk, a.heads = hq, a.kv_heads = prefill_kv, a.head_dim = prefill_d;
     a.causal = true;
     a.dtype = "bf16";
     attention += cost_.attention(a).seconds;
   }
   if (!shape.decode_context.empty()) {
     hw::DecodeAttentionQuery q;
-    q.heads = hq, q.kv_heads = hkv, q.head_dim = d;
+    q.heads = hq, q.kv_heads = decode_kv, q.head_dim = decode_d;
     q.context = shape.decode_context.data();
     q.sequences = shape.decode_context.size();
     q.dtype = "bf16";

@@ -22,8 +22,11 @@ constexpr double kActivationBytes = 2.0;  // 16-bit activations
 int64_t kv_heads_per_gpu(const hw::ModelSpec& m, int tp) { return std::max<int64_t>(1, m.kv_heads / tp); }
 
 double kv_bytes_per_token(const ServingSpec& s) {
+  if (s.model.mla.kv_lora_rank > 0) return s.model.layers * mla_cache_width(s.model) * dtype_size(s.kv_dtype);
   return 2.0 * s.model.layers * s.model.kv_heads * head_dim(s.model) * dtype_size(s.kv_dtype);
 }
+
+double mla_cache_width(const hw::ModelSpec& m) { return double(m.mla.kv_lora_rank) + m.mla.qk_rope_head_dim; }
 
 ReplicaMemory plan_replica_memory(const ServingSpec& s, const hw::GpuSpec& gpu) {
   const auto& m = s.model;
@@ -63,6 +66,9 @@ ReplicaMemory plan_replica_memory(const ServingSpec& s, const hw::GpuSpec& gpu) 
   r.reserved = kOtherMemory + (s.tp > 1 ? kNcclMemory : 0.0);
   const double layers_kv = std::ceil(double(m.layers) / s.pp);
   r.kv_bytes_per_token = 2.0 * layers_kv * kv_heads_per_gpu(m, s.tp) * d * dtype_size(s.kv_dtype);
+  // Latent attention caches one compressed latent and rotary key per token and layer, which every
+  // tensor-parallel rank keeps whole (the heads share it).
+  if (m.mla.kv_lora_rank > 0) r.kv_bytes_per_token = layers_kv * mla_cache_width(m) * dtype_size(s.kv_dtype);
   r.block_bytes = r.kv_bytes_per_token * s.scheduler.block_size;
   if (s.scheduler.num_gpu_blocks) {
     r.blocks = *s.scheduler.num_gpu_blocks;

@@ -30,5 +30,7 @@ ReplicaMemory plan_replica_memory(const ServingSpec& spec, const hw::GpuSpec& gp
 // exceeds the model's KV heads.
 int64_t kv_heads_per_gpu(const hw::ModelSpec& m, int tp);
 double kv_bytes_per_token(const ServingSpec& spec);  // whole model, all layers, one copy of each head
+// Latent attention: elements cached per token and layer (kv_lora_rank + qk_rope_head_dim).
+double mla_cache_width(const hw::ModelSpec& m);
 
 }  // namespace foresight::sim

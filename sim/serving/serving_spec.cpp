@@ -208,10 +208,6 @@ ServingSpec parse_serving(const YamlNode& model, const YamlNode& n, const hw::Ca
                           int total_gpus) {
   ServingSpec s;
   s.model = resolve_model(model, catalog, true);
-  // Latent attention's absorbed decode kernels and the data-parallel attention that DeepSeek
-  // deployments pair it with are not modelled in serving yet.
-  if (s.model.mla.kv_lora_rank > 0)
-    model.fail(fmt::format("{} uses latent attention (MLA): training simulates it, serving does not yet", s.model.id));
   n.expect_only({"engine", "precision", "kv_dtype", "replicas", "parallelism", "placement", "scheduler", "router",
                  "admission", "slo", "workload", "moe"});
   if (auto e = n.find("engine")) {

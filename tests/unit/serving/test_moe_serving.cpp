@@ -91,3 +91,38 @@ TEST_CASE("MoE serving runs end to end and decodes faster than reading every exp
   CHECK(j["tpot_ms"]["mean"].get<double>() < 17.0);
   CHECK(j["tpot_ms"]["mean"].get<double>() > 2.0);
 }
+
+TEST_CASE("latent attention serving: a compressed KV cache and absorbed decode projections", "[serving][moe][mla]") {
+  // DeepSeek-V3 caches kv_lora_rank + qk_rope_head_dim = 576 elements per token and layer, whole on
+  // every TP rank (the heads share the latent): 61 x 576 B per token per GPU in fp8.
+  const std::string yaml =
+      "name: ds\nseed: 1\nfidelity: analytical\ncluster: {system: hgx-h200, nodes: 1}\nmodel: deepseek-v3\n"
+      "serving:\n  engine: trtllm\n  precision: fp8\n  kv_dtype: fp8\n  parallelism: {tp: 8, ep: 8}\n"
+      "  workload: {requests: 4, arrivals: {kind: closed_loop, concurrency: 2}, input_tokens: {dist: fixed, value: 128}, "
+      "output_tokens: {dist: fixed, value: 4}}\n";
+  const auto sc = load_scenario_text(yaml, "ds.yaml");
+  const auto& spec = sc.workload_as<ServingSpec>();
+  const auto mem = plan_replica_memory(spec, hw::Catalog::builtin().gpu("h200-sxm-141gb"));
+  CHECK(mem.kv_bytes_per_token == Approx(61.0 * 576));
+  CHECK(kv_bytes_per_token(spec) == Approx(61.0 * 576));
+  // A decode step of 5 sequences: the query absorbs W_UK (per head 128 -> 512) and the output
+  // W_UV (512 -> 128) as one GEMM each over the 16 local heads side by side; attention reads the
+  // 576-wide latent as one shared KV head.
+  Session session(sc);
+  RecordingCost rec;
+  IterationCost cost(spec, rec, session.collectives(), nullptr, {0, 1, 2, 3, 4, 5, 6, 7});
+  StepShape s;
+  s.tokens = 5, s.sampled = 5;
+  s.decode_context.assign(5, 300);
+  cost.step(s);
+  bool uk = false, uv = false, kv_up = false;
+  for (const auto& g : rec.gemms) {
+    uk = uk || (g.m == 5 && g.n == 512 * 16 && g.k == 128);
+    uv = uv || (g.m == 5 && g.n == 128 * 16 && g.k == 512);
+    kv_up = kv_up || (g.k == 512 && g.n == 16 * 256);   // prefill's kv up-projection: none in a decode step
+  }
+  CHECK(uk);
+  CHECK(uv);
+  CHECK_FALSE(kv_up);
+  CHECK(test::run_serving_yaml(yaml)["completed"] == 4);
+}
