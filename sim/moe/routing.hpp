@@ -64,7 +64,9 @@ RankLoad busiest_rank(const ExpertLoad& load, int ep);
 // Expected fan-out of one token over the EP group whose rank r sits in node node_of_rank[r]:
 // distinct nodes its top_k experts sit on, and distinct ranks per node it reaches. With the
 // model's group-limited routing (DeepSeek's n_group/topk_group), the token picks top_groups of the
-// expert groups first. Estimated by sampling `samples` tokens (seeded) from `shares`.
+// expert groups first. Estimated by sampling `samples` tokens (seeded) from `shares`: a token's
+// distinct-node count lies in [1, nodes], so with 4096 tokens the mean's standard error is at most
+// nodes/2/sqrt(4096) = nodes/128 (0.03 of a node for DeepSeek-V3's 4-node limit).
 struct FanOut {
   double nodes = 0;           // distinct nodes per token
   double ranks_per_node = 0;  // distinct ranks per node reached

@@ -31,12 +31,6 @@ const IterationCost::PerTokens& IterationCost::per_tokens(int64_t T) {
   const int64_t hq = m.heads / tp, hkv = kv_heads_per_gpu(m, spec_.tp);
   const int64_t ffn = m.ffn_hidden / tp;
   const bool swiglu = m.activation == "swiglu";
-  const std::string dt = spec_.precision == "fp16" ? "fp16" : spec_.precision;
-  auto gemm = [&](int64_t mm, int64_t n, int64_t k) {
-    hw::GemmQuery q;
-    q.m = mm, q.n = n, q.k = k, q.dtype = dt;
-    return cost_.gemm(q).seconds;
-  };
   auto mem = [&](const char* op, double bytes, double flops) { return cost_.memory_op({op, bytes, flops}).seconds; };
   double attention_gemm = gemm(T, (hq + 2 * hkv) * d, h) + gemm(T, h, hq * d);
   const bool mla = m.mla.kv_lora_rank > 0;
@@ -59,56 +53,17 @@ const IterationCost::PerTokens& IterationCost::per_tokens(int64_t T) {
                                   2 * mem("add", 3 * t * h * kAct, t * h);                                // residual adds
   p.memory = attention_memory + mem(swiglu ? "swiglu" : "gelu", t * (swiglu ? 3 : 2) * ffn * kAct, 8 * t * ffn);
   if (m.is_moe()) {
-    // Router (16 bit, every GPU), shared experts (tensor-parallel like a dense MLP), then the routed
-    // experts of the busiest GPU as one grouped GEMM: expert e is hit by a token with probability
-    // q_e = top_k x share_e, so by at least one of the T tokens with 1 - (1 - q_e)^T. The GPU's hit
-    // experts run as one kernel (grouped GEMMs launch once): priced as one GEMM of their mean token
-    // count against their weights side by side (n x experts), the same FLOPs and weight bytes.
+    // Router (16 bit, every GPU), shared experts (tensor-parallel like a dense MLP), routed experts.
     const auto& mo = m.moe;
-    const int64_t fe = mo.expert_ffn_hidden / spec_.moe_tp(), fs = int64_t(mo.shared_experts) * mo.expert_ffn_hidden / tp;
-    const int64_t gate = swiglu ? 2 : 1;
+    const int64_t fs = int64_t(mo.shared_experts) * mo.expert_ffn_hidden / tp, gate = swiglu ? 2 : 1;
     hw::GemmQuery router;
     router.m = T, router.n = mo.experts, router.k = h, router.dtype = spec_.precision == "fp16" ? "fp16" : "bf16";
-    p.moe_gemm = attention_gemm + cost_.gemm(router).seconds;
-    p.moe_memory = attention_memory + mem("router_topk", t * mo.experts * 4.0 * 2, 5 * t * mo.experts);
+    const auto [routed_gemm, routed_memory] = routed_experts(T);
+    p.moe_gemm = attention_gemm + cost_.gemm(router).seconds + routed_gemm;
+    p.moe_memory = attention_memory + mem("router_topk", t * mo.experts * 4.0 * 2, 5 * t * mo.experts) + routed_memory;
     if (fs > 0) {
       p.moe_gemm += gemm(T, gate * fs, h) + gemm(T, h, fs);
       p.moe_memory += mem(swiglu ? "swiglu" : "gelu", t * (swiglu ? 3 : 2) * fs * kAct, 8 * t * fs);
-    }
-    // A measured MoE layer of this shape and split (AIConfigurator's balanced-routing tables: the
-    // whole fused block, permutation and activation included) answers first when routing is uniform.
-    const bool uniform = std::all_of(shares_.begin(), shares_.end(), [&](double x) { return x == shares_.front(); });
-    std::optional<hw::Estimate> measured;
-    if (uniform) {
-      hw::RoutedExpertsQuery rq;
-      rq.tokens = T, rq.hidden = h, rq.inter = mo.expert_ffn_hidden, rq.top_k = mo.top_k, rq.experts = mo.experts;
-      rq.moe_tp = spec_.moe_tp(), rq.moe_ep = spec_.ep, rq.dtype = dt;
-      measured = cost_.routed_experts(rq);
-    }
-    const int per_gpu = mo.experts / spec_.ep;
-    double best_tokens = 0, best_hit = 0;
-    for (int g = 0; g < spec_.ep; ++g) {
-      double tokens = 0, hit = 0;
-      for (int e = g * per_gpu; e < (g + 1) * per_gpu; ++e) {
-        const double q = std::min(1.0, mo.top_k * shares_[size_t(e)]);
-        tokens += t * q;
-        hit += 1.0 - std::pow(1.0 - q, t);
-      }
-      if (tokens > best_tokens) best_tokens = tokens, best_hit = hit;
-    }
-    if (measured) {
-      p.moe_gemm += measured->seconds;
-    } else if (best_tokens > 0) {
-      const int64_t batch = std::max<int64_t>(1, std::llround(best_hit));
-      const int64_t per_expert = std::max<int64_t>(1, std::llround(best_tokens / double(batch)));
-      auto grouped = [&](int64_t n, int64_t k) {
-        hw::GemmQuery q;
-        q.m = per_expert, q.n = n * batch, q.k = k, q.dtype = dt;
-        return cost_.gemm(q).seconds;
-      };
-      p.moe_gemm += grouped(gate * fe, h) + grouped(h, fe);
-      p.moe_memory += mem(swiglu ? "swiglu" : "gelu", best_tokens * (swiglu ? 3 : 2) * fe * kAct, 8 * best_tokens * fe) +
-                      mem("moe_permute", 2 * t * mo.top_k * h * kAct, 0);
     }
   }
   if (tp > 1) {
@@ -123,6 +78,52 @@ const IterationCost::PerTokens& IterationCost::per_tokens(int64_t T) {
     p.communication = 2 * (custom && !custom->extrapolated ? custom->seconds : collectives_.estimate(ar).time_s);
   }
   return p;
+}
+
+double IterationCost::gemm(int64_t m, int64_t n, int64_t k) const {
+  if (m <= 0) return 0.0;
+  hw::GemmQuery q;
+  q.m = m, q.n = n, q.k = k, q.dtype = spec_.precision == "fp16" ? "fp16" : spec_.precision;
+  return cost_.gemm(q).seconds;
+}
+
+std::pair<double, double> IterationCost::routed_experts(int64_t T) const {
+  const auto& m = spec_.model;
+  const auto& mo = m.moe;
+  const bool swiglu = m.activation == "swiglu";
+  const double t = double(T);
+  // A measured MoE layer of this shape and split (AIConfigurator's balanced-routing tables: the
+  // whole fused block, permutation and activation included) answers first when routing is uniform.
+  if (std::all_of(shares_.begin(), shares_.end(), [&](double x) { return x == shares_.front(); })) {
+    hw::RoutedExpertsQuery rq;
+    rq.tokens = T, rq.hidden = m.hidden, rq.inter = mo.expert_ffn_hidden, rq.top_k = mo.top_k, rq.experts = mo.experts;
+    rq.moe_tp = spec_.moe_tp(), rq.moe_ep = spec_.ep, rq.dtype = spec_.precision;
+    if (auto measured = cost_.routed_experts(rq)) return {measured->seconds, 0.0};
+  }
+  // Otherwise the busiest GPU's experts as one grouped GEMM: expert e is reached by a token with
+  // probability q_e = top_k x share_e, so by at least one of the T tokens with 1 - (1 - q_e)^T. The
+  // reached experts run as one kernel (grouped GEMMs launch once): priced as one GEMM of their mean
+  // token count against their weights side by side (n x experts), the same FLOPs and weight bytes.
+  const int per_gpu = mo.experts / spec_.ep;
+  double tokens = 0, reached = 0;
+  for (int g = 0; g < spec_.ep; ++g) {
+    double gt = 0, gr = 0;
+    for (int e = g * per_gpu; e < (g + 1) * per_gpu; ++e) {
+      const double q = std::min(1.0, mo.top_k * shares_[size_t(e)]);
+      gt += t * q;
+      gr += 1.0 - std::pow(1.0 - q, t);
+    }
+    if (gt > tokens) tokens = gt, reached = gr;
+  }
+  if (tokens <= 0) return {0.0, 0.0};
+  const int64_t fe = mo.expert_ffn_hidden / spec_.moe_tp(), gate = swiglu ? 2 : 1;
+  const int64_t batch = std::max<int64_t>(1, std::llround(reached));
+  const int64_t per_expert = std::max<int64_t>(1, std::llround(tokens / double(batch)));
+  const double gemm_s = gemm(per_expert, gate * fe * batch, m.hidden) + gemm(per_expert, m.hidden * batch, fe);
+  const double memory_s =
+      cost_.memory_op({swiglu ? "swiglu" : "gelu", tokens * (swiglu ? 3 : 2) * fe * kAct, 8 * tokens * fe}).seconds +
+      cost_.memory_op({"moe_permute", 2 * t * mo.top_k * m.hidden * kAct, 0}).seconds;
+  return {gemm_s, memory_s};
 }
 
 double IterationCost::head(int64_t S) {
@@ -170,17 +171,11 @@ StepCost IterationCost::step(const StepShape& shape) {
     decode_kv = 1, decode_d = static_cast<int64_t>(mla_cache_width(m) / 2);
     int64_t expanded = 0;
     for (const auto& [chunk, before] : shape.prefills) expanded += chunk + before;
-    const std::string dt = spec_.precision == "fp16" ? "fp16" : spec_.precision;
     // A per-head batched GEMM runs as one kernel: priced as one GEMM with the heads' weights side
     // by side (n x heads: the same FLOPs and weight bytes), not as `heads` launches.
-    auto gemm = [&](int64_t mm, int64_t n, int64_t k, int64_t heads) {
-      hw::GemmQuery q;
-      q.m = mm, q.n = n * heads, q.k = k, q.dtype = dt;
-      return mm > 0 ? cost_.gemm(q).seconds : 0.0;
-    };
     const int64_t decodes = int64_t(shape.decode_context.size());
-    c.gemm += L * (gemm(expanded, hq * (a.qk_nope_head_dim + a.v_head_dim), a.kv_lora_rank, 1) +
-                   gemm(decodes, a.kv_lora_rank, a.qk_nope_head_dim, hq) + gemm(decodes, a.v_head_dim, a.kv_lora_rank, hq));
+    c.gemm += L * (gemm(expanded, hq * (a.qk_nope_head_dim + a.v_head_dim), a.kv_lora_rank) +
+                   gemm(decodes, a.kv_lora_rank * hq, a.qk_nope_head_dim) + gemm(decodes, a.v_head_dim * hq, a.kv_lora_rank));
   }
   double attention = 0;
   for (const auto& [chunk, before] : shape.prefills) {

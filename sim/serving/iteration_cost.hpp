@@ -43,6 +43,9 @@ class IterationCost {
     double moe_gemm = 0, moe_memory = 0;               // a mixture-of-experts layer (same communication)
   };
   const PerTokens& per_tokens(int64_t tokens);   // one layer's dense work and TP comm at this token count
+  // The routed experts of one MoE layer on the busiest GPU at this token count (GEMM and memory time).
+  std::pair<double, double> routed_experts(int64_t tokens) const;
+  double gemm(int64_t m, int64_t n, int64_t k) const;   // in the replica's GEMM dtype; 0 when m <= 0
   double head(int64_t sampled);                  // embedding, final norm, LM head, logits gather, sampling
 
   const ServingSpec& spec_;

@@ -48,7 +48,12 @@ const RoutedTimer::Draw& RoutedTimer::draw(int layer, int microbatch, double ass
   std::mt19937_64 rng(s_.routing.seed * 0x9E3779B97F4A7C15ULL ^ (uint64_t(layer) << 32 | uint64_t(microbatch)));
   const ExpertLoad load =
       draw_expert_load(shares(layer), assignments, s_.model.moe.router, s_.routing.fluctuation == "expected" ? nullptr : &rng);
-  return draws_.emplace(key, Draw{busiest_rank(load, s_.par.ep), load.dropped}).first->second;
+  Draw d{busiest_rank(load, s_.par.ep), load.dropped, 1.0};
+  if (d.busy.mean_total > 0)
+    d.dispatch_scale = std::max(1.0, std::ceil(d.busy.total / d.busy.mean_total * 64.0 - 1e-9) / 64.0);
+  ++totals_.draws;
+  totals_.assignments += assignments, totals_.dropped += d.dropped, totals_.dispatch_scale += d.dispatch_scale;
+  return draws_.emplace(key, std::move(d)).first->second;
 }
 
 RoutedInstance RoutedTimer::time(const WorkTemplate& items, int layer, int microbatch) {
@@ -58,11 +63,10 @@ RoutedInstance RoutedTimer::time(const WorkTemplate& items, int layer, int micro
   r.assignments = tokens_per_rank_ * ep * s_.par.etp * s_.model.moe.top_k;
   const Draw& d = draw(layer, microbatch, r.assignments);
   r.dropped = d.dropped;
+  r.dispatch_scale = d.dispatch_scale;
   const RankLoad& busy = d.busy;
   // The balanced reference spreads the tokens that were kept (dropping removes work from both).
   const double mean_expert = (r.assignments - d.dropped) / E;
-  r.dispatch_scale = busy.mean_total > 0 ? std::ceil(busy.total / busy.mean_total * 64.0 - 1e-9) / 64.0 : 1.0;
-  r.dispatch_scale = std::max(1.0, r.dispatch_scale);
   r.seconds.assign(items.size(), 0.0);
   const double per_rank_balanced = mean_expert * double(E / ep);
   for (size_t i = 0; i < items.size(); ++i) {

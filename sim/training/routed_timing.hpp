@@ -18,7 +18,9 @@ namespace foresight::sim {
 
 struct RoutedInstance {
   std::vector<double> seconds;   // per template item; routed compute items only
-  double dispatch_scale = 1;     // busiest rank's received tokens / the mean, rounded up to 1/64
+  // Busiest rank's received tokens / the mean, rounded up to 1/64 so that the all-to-alls of
+  // thousands of draws intern into a few distinct collective requests (each is planned once).
+  double dispatch_scale = 1;
   double busiest_s = 0, balanced_s = 0;   // routed compute of the instance, busiest rank vs balanced
   double dropped = 0, assignments = 0;
 };
@@ -31,13 +33,20 @@ class RoutedTimer {
   // Expected fan-out of one token in `layer` (DeepEP's hierarchical dispatch).
   FanOut fan_out(int layer);
   double tokens_per_rank() const { return tokens_per_rank_; }
+  // Over every (layer, microbatch) drawn so far: assignments, those dropped, and the summed
+  // dispatch scale (for the report's means).
+  struct Totals {
+    int draws = 0;
+    double assignments = 0, dropped = 0, dispatch_scale = 0;
+  };
+  const Totals& totals() const { return totals_; }
 
  private:
   const std::vector<double>& shares(int layer);
   // The draw of (layer, microbatch), made once: forward, recomputation and backward share it.
   struct Draw {
     RankLoad busy;
-    double dropped = 0;
+    double dropped = 0, dispatch_scale = 1;
   };
   const Draw& draw(int layer, int microbatch, double assignments);
   std::map<std::pair<int, int>, Draw> draws_;
@@ -49,6 +58,7 @@ class RoutedTimer {
   std::unordered_map<int, std::vector<double>> shares_;
   std::map<std::vector<double>, FanOut> fan_out_;
   std::unordered_map<const WorkItem*, std::unordered_map<int64_t, double>> gemm_cache_;
+  Totals totals_;
 };
 
 }  // namespace foresight::sim

@@ -149,6 +149,7 @@ class StageEmitter {
           t.collective.bytes *= routed.timing->dispatch_scale;
           if (routed.hierarchical && w.op == CollectiveOp::all_to_all) {
             t.collective.algorithm = "hierarchical";
+            // Rounded so that layers with nearly equal fan-outs share one interned request.
             t.collective.fan_out_nodes = std::round(routed.fan_out.nodes * 1000.0) / 1000.0;
             t.collective.fan_out_ranks_per_node = std::round(routed.fan_out.ranks_per_node * 1000.0) / 1000.0;
           }

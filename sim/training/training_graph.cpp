@@ -207,9 +207,6 @@ TrainingGraphInfo build_training_graph(const TrainingSpec& s, const hw::ComputeC
   // Mixture of experts: the EP group's ranks by NVLink domain, and one routing draw per
   // (layer, microbatch) shared by its forward, recomputation and backward.
   std::unique_ptr<RoutedTimer> router;
-  std::map<std::pair<int, int>, RoutedInstance> routed_cache;
-  double dropped = 0, assigned = 0, scale_sum = 0, fan_nodes = 0, fan_ranks = 0;
-  int routed_draws = 0, fan_layers = 0;
   if (s.model.is_moe()) {
     const std::vector<int> ep_ranks = pl.group(ParallelDim::ep, stage_coord(0));
     std::map<int, int> node_ids;
@@ -230,16 +227,9 @@ TrainingGraphInfo build_training_graph(const TrainingSpec& s, const hw::ComputeC
     }
     router = std::make_unique<RoutedTimer>(s, cost, node_of);
   }
-  auto routed_for = [&](int layer, int mb, const TimedTemplate& tt) {
+  // How a routed unit's all-to-alls run (its timing is drawn per unit).
+  auto dispatch_of = [&](int layer) {
     Routed r;
-    auto key = std::make_pair(layer, mb);
-    auto it = routed_cache.find(key);
-    if (it == routed_cache.end()) {
-      it = routed_cache.emplace(key, router->time(*tt.items, layer, mb)).first;
-      dropped += it->second.dropped, assigned += it->second.assignments, scale_sum += it->second.dispatch_scale;
-      ++routed_draws;
-    }
-    r.timing = &it->second;
     r.hierarchical = s.moe_dispatcher == "deepep";
     if (r.hierarchical) r.fan_out = router->fan_out(layer);
     return r;
@@ -316,7 +306,7 @@ TrainingGraphInfo build_training_graph(const TrainingSpec& s, const hw::ComputeC
         u.layer = layer;
         if (final_grads && !step.forward) u.dense = dense, u.expert = expert;
         if (layer >= 0 && is_moe_layer(s, layer)) {
-          u.routed = routed_for(layer, step.microbatch, t.fwd);
+          u.routed = dispatch_of(layer);
           u.inst = std::make_unique<RoutedInstance>(router->time(*u.tt->items, layer, step.microbatch));
           u.routed.timing = u.inst.get();
           info.stage_routed_s[size_t(st)] += u.inst->busiest_s;
@@ -349,9 +339,9 @@ TrainingGraphInfo build_training_graph(const TrainingSpec& s, const hw::ComputeC
             const int layer = s.model.layers + d;
             const bool moe = is_moe_layer(s, layer);
             add(tpl.head, -1, 0, 0);   // the head's gradients accumulate into the main head's
-            add(moe ? tpl.moe : tpl.layer, layer, (moe ? pc.moe_layer_dense : pc.per_layer) / s.par.tp,
-                layer_expert_params(s, pc, layer));
-            add(tpl.mtp_in, -1, (pc.mtp_dense - (moe ? pc.moe_layer_dense : pc.per_layer)) / s.par.tp, 0);
+            const double layer_dense = layer_dense_params(s, pc, layer);
+            add(moe ? tpl.moe : tpl.layer, layer, layer_dense, layer_expert_params(s, pc, layer));
+            add(tpl.mtp_in, -1, pc.mtp_dense / s.par.tp - layer_dense, 0);   // projection and norms
           }
           add(tpl.head, -1, head_params, 0);
         }
@@ -500,14 +490,16 @@ TrainingGraphInfo build_training_graph(const TrainingSpec& s, const hw::ComputeC
     }
   }
   if (router) {
-    info.dropped_fraction = assigned > 0 ? dropped / assigned : 0.0;
-    info.mean_dispatch_scale = routed_draws > 0 ? scale_sum / routed_draws : 0.0;
-    if (s.moe_dispatcher == "deepep")
+    const auto& t = router->totals();
+    info.dropped_fraction = t.assignments > 0 ? t.dropped / t.assignments : 0.0;
+    info.mean_dispatch_scale = t.draws > 0 ? t.dispatch_scale / t.draws : 0.0;
+    if (s.moe_dispatcher == "deepep") {
+      const int moe_layers = s.model.layers - s.model.moe.first_dense_layers;
       for (int l = s.model.moe.first_dense_layers; l < s.model.layers; ++l) {
         const FanOut f = router->fan_out(l);
-        fan_nodes += f.nodes, fan_ranks += f.ranks_per_node, ++fan_layers;
+        info.fan_out.nodes += f.nodes / moe_layers, info.fan_out.ranks_per_node += f.ranks_per_node / moe_layers;
       }
-    if (fan_layers > 0) info.fan_out = FanOut{fan_nodes / fan_layers, fan_ranks / fan_layers};
+    }
   }
 
   // Cross-stage edges: a pass starts when the neighbouring virtual stage's send has arrived.

@@ -47,8 +47,10 @@ TEST_CASE("DeepEP dispatch: one RDMA copy per remote node, forwarded over NVLink
   // Fewer bytes cross the network than NCCL's all-to-all of the same routed tokens (k = 8 copies).
   const CollectiveRequest nccl{CollectiveOp::all_to_all, S * 8, test::first_ranks(n)};
   CHECK(payload_from(model.choose(nccl).plan, 3, true, cluster) > payload_from(choice.plan, 3, true, cluster));
-  // Flow (SimGrid) and analytical agree on it alone: links are shared evenly by symmetry.
-  CHECK(test::flow_time(model, req) == Approx(model.estimate(req).time_s).epsilon(0.02));
+  // Flow (SimGrid) and analytical agree on it alone: the plan is symmetric, so max-min sharing gives
+  // every flow exactly its share of the most loaded link, which is what the analytical model charges
+  // (tolerance: SimGrid's floating-point clock).
+  CHECK(test::flow_time(model, req) == Approx(model.estimate(req).time_s).epsilon(1e-6));
 }
 
 TEST_CASE("a plain all-to-all is not planned hierarchically", "[moe][dispatch]") {
