@@ -7,7 +7,9 @@ namespace foresight::sim {
 namespace {
 
 // A running request whose only pending token is the one it sampled last step.
-bool is_decode(const Request& r) { return r.generated > 0 && r.pending() == 1; }
+// A request whose prompt KV arrived from a prefill worker is one too: its first step recomputes the
+// last prompt token against the received KV.
+bool is_decode(const Request& r) { return (r.generated > 0 || r.remote_kv) && r.pending() == 1; }
 
 // SGLang falls back to first-come-first-served when more requests wait than this
 // (python/sglang/srt/managers/schedule_policy.py).
@@ -21,7 +23,7 @@ Replica::Replica(int index, const ServingSpec& spec, int64_t kv_blocks, double b
 
 bool Replica::can_hold(const Request& r) const {
   const auto& s = spec_.scheduler;
-  if (kv_.blocks_for(r.input_tokens + r.output_tokens) > kv_.total()) return false;
+  if (kv_.blocks_for(r.input_tokens + (r.prefill_only ? 0 : r.output_tokens)) > kv_.total()) return false;
   if (s.max_model_len > 0 && r.input_tokens + r.output_tokens > s.max_model_len) return false;
   if (!s.chunked_prefill && r.input_tokens > s.max_num_batched_tokens) return false;
   return true;
@@ -62,6 +64,7 @@ void Replica::preempt(Request* victim, Step& step) {
     kv_.release(*victim);
     victim->computed = 0;  // recompute: the prompt and what was generated are prefilled again
   }
+  victim->remote_kv = false;
   ++victim->preemptions;
   ++preemptions_;
   preempted_now_.push_back(victim);
@@ -125,7 +128,7 @@ bool Replica::admit(Request* r, int64_t& budget, Step& step) {
   const bool reserve_all = spec_.engine == ServingEngine::trtllm;
   if (hit > 0) kv_.acquire_prefix(*r, hit);
   const int64_t base = r->swapped ? r->computed : hit * bs;
-  const int64_t want = reserve_all ? r->input_tokens + r->output_tokens : base + n;
+  const int64_t want = reserve_all ? r->input_tokens + (r->prefill_only ? 0 : r->output_tokens) : base + n;
   if (!kv_.grow(*r, want)) {
     kv_.release(*r);
     if (!r->swapped) r->computed = 0;
@@ -164,13 +167,28 @@ Step Replica::plan() {
     while (!waiting_.empty() && budget > 0 && running_.size() < max_seqs)
       if (!admit(waiting_.front(), budget, step)) break;
   };
+  // Requests whose KV arrived hold their blocks already: they join as decodes.
+  auto admit_ready = [&] {
+    while (!ready_.empty() && budget > 0 && running_.size() < max_seqs) {
+      Request* r = ready_.front();
+      ready_.pop_front();
+      prompt_tokens_admitted_ += r->input_tokens;
+      running_.push_back(r);
+      step.entries.push_back({r, 1, r->computed});
+      budget -= 1;
+    }
+  };
   if (spec_.engine == ServingEngine::sglang) {
     // A prefill batch (chunks in progress, then new requests) if there is one, else a decode batch.
     plan_running(budget, step, true, false);
     if (preempted_now_.empty()) admit_waiting();
-    if (step.empty()) plan_running(budget, step, false, true);
+    if (step.empty()) {
+      plan_running(budget, step, false, true);
+      admit_ready();
+    }
   } else {
     plan_running(budget, step, false, false);
+    admit_ready();
     if (preempted_now_.empty()) admit_waiting();  // vLLM admits nothing in a step that preempted
   }
   for (const auto& e : step.entries) {
@@ -189,13 +207,18 @@ Step Replica::plan() {
 }
 
 void Replica::finish(Step& step, double now, const ReplicaEvents& events) {
-  std::vector<Request*> done;
+  std::vector<Request*> done, handed;
   for (const auto& e : step.entries) {
     Request& r = *e.request;
     prefill_computed_ += std::max<int64_t>(0, std::min(e.tokens, r.input_tokens - e.context_before));
     r.computed += e.tokens;
     kv_.publish(r);
     if (r.computed != r.tokens()) continue;  // a prefill chunk with more to come
+    if (r.prefill_only) {                     // its KV goes to a decode worker; the blocks stay until it has
+      handed.push_back(&r);
+      continue;
+    }
+    r.remote_kv = false;
     ++r.generated;
     if (r.first_token < 0) {
       r.first_token = now;
@@ -208,12 +231,48 @@ void Replica::finish(Step& step, double now, const ReplicaEvents& events) {
     r.last_token = now;
     if (r.done()) done.push_back(&r);
   }
+  for (Request* r : handed) {
+    running_.erase(std::find(running_.begin(), running_.end(), r));
+    ++holding_;
+    events.handed_off(*r, now);
+  }
   for (Request* r : done) {
     running_.erase(std::find(running_.begin(), running_.end(), r));
     kv_.release(*r);
     r->finish = now;
     events.finished(*r, now);
   }
+}
+
+void Replica::release_handed_off(Request& r) {
+  kv_.release(r);
+  --holding_;
+}
+
+std::vector<Request*> Replica::reserve_expected() {
+  std::vector<Request*> reserved;
+  const int bs = kv_.block_size();
+  while (!incoming_.empty()) {
+    Request* r = incoming_.front();
+    const int64_t hit = kv_.match(*r);
+    if (hit > 0) kv_.acquire_prefix(*r, hit);
+    if (!kv_.grow(*r, r->input_tokens)) {  // first come, first served: the head waits for blocks
+      kv_.release(*r);
+      r->computed = 0;
+      break;
+    }
+    cache_hit_tokens_ += hit * bs;
+    r->cached_tokens = hit * bs;
+    incoming_.pop_front();
+    reserved.push_back(r);
+  }
+  return reserved;
+}
+
+void Replica::kv_arrived(Request* r) {
+  r->computed = r->input_tokens - 1;
+  r->remote_kv = true;
+  ready_.push_back(r);
 }
 
 }  // namespace foresight::sim

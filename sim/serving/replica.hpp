@@ -41,6 +41,8 @@ struct ReplicaEvents {
   std::function<void(Request&, double gap)> token_gap;
   std::function<void(Request&, double now)> finished;   // the request is destroyed after this
   std::function<void(Request&)> preempted;
+  // Disaggregated prefill: the prompt's KV is computed; the replica holds it until release_handed_off.
+  std::function<void(Request&, double now)> handed_off;
 };
 
 class Replica {
@@ -54,14 +56,29 @@ class Replica {
   bool can_hold(const Request& r) const;
   bool busy() const { return busy_; }
   void set_busy(bool b) { busy_ = b; }
-  bool has_work() const { return !waiting_.empty() || !running_.empty(); }
+  bool has_work() const { return !waiting_.empty() || !running_.empty() || !ready_.empty(); }
   // Builds the next step; empty when nothing can run.
   Step plan();
   // Applies a step that ended at `now`: tokens computed, sampled, requests finished.
   void finish(Step& step, double now, const ReplicaEvents& events);
 
+  // Disaggregated prefill: frees the KV of a request handed off once its transfer completed.
+  void release_handed_off(Request& r);
+  // Disaggregated decode. A request whose prompt KV will come from a prefill worker queues for
+  // blocks (expect); reserve_expected() reserves them in arrival order while they fit (after any
+  // prefix this replica has cached) and returns the requests it reserved for; kv_arrived() makes a
+  // reserved request ready to join the batch, its last prompt token recomputed by its first step
+  // (which samples its first output token, as vLLM's KV connectors do).
+  void expect(Request* r) { incoming_.push_back(r); }
+  std::vector<Request*> reserve_expected();
+  void kv_arrived(Request* r);
+  int64_t expected() const { return static_cast<int64_t>(incoming_.size()); }
+  int64_t handed_off_holding() const { return holding_; }
+
   // Load, for routers and admission.
-  int64_t outstanding() const { return static_cast<int64_t>(waiting_.size() + running_.size()); }
+  int64_t outstanding() const {
+    return static_cast<int64_t>(waiting_.size() + running_.size() + incoming_.size() + ready_.size());
+  }
   int64_t running() const { return static_cast<int64_t>(running_.size()); }
   int64_t waiting() const { return static_cast<int64_t>(waiting_.size()); }
   int64_t waiting_prefill_tokens() const { return waiting_tokens_; }
@@ -88,6 +105,8 @@ class Replica {
   std::deque<Request*> waiting_;
   std::vector<Request*> running_;
   std::vector<Request*> preempted_now_;
+  std::deque<Request*> incoming_, ready_;   // disaggregated decode: awaiting blocks; KV arrived
+  int64_t holding_ = 0;                     // disaggregated prefill: handed off, KV not yet released
   int64_t waiting_tokens_ = 0;
   bool busy_ = false;
   int64_t preemptions_ = 0, prefill_computed_ = 0, cache_hit_tokens_ = 0, prompt_tokens_admitted_ = 0;

@@ -30,6 +30,17 @@ struct Request {
   double finish = -1;
   double itl_sum = 0;               // sum of gaps between consecutive output tokens
   bool swapped = false;             // preempted by swap: its KV waits in host memory
+  double scheduled = -1;            // first planned into a step: its queueing ends
+
+  // Disaggregated serving: the prefill pool works on a copy of the request that stops once the
+  // prompt's KV is computed; the decode pool's copy then receives that KV and generates.
+  bool prefill_only = false;        // the prefill pool's copy
+  bool remote_kv = false;           // the decode copy, its prompt KV received, before its first step
+  int prefill_replica = -1;
+  double prefill_done = -1;         // the prompt's KV computed on the prefill worker
+  double kv_started = -1;           // its first KV bytes left (layer-wise: while the prefill still ran)
+  double kv_arrived = -1;           // ... and the last landed on the decode worker
+  double kv_bytes = 0;              // moved over the fabric for it
 
   // Tokens of the sequence so far (prompt and generated) and those whose KV is still to compute: a
   // step computes some of them; when none are left it samples the next token.

@@ -8,13 +8,30 @@
 
 namespace foresight::sim {
 
+TtftParts ttft_parts(const Request& r) {
+  TtftParts t;
+  const double scheduled = r.scheduled >= 0 ? r.scheduled : r.arrival;
+  t.queue = scheduled - r.arrival;
+  if (r.prefill_done < 0) {
+    t.prefill = r.first_token - scheduled;
+    return t;
+  }
+  t.prefill = r.prefill_done - scheduled;
+  const double started = std::max(r.kv_started, r.prefill_done);
+  t.kv_wait = started - r.prefill_done;
+  t.kv_transfer = r.kv_arrived - started;
+  t.first_decode = r.first_token - r.kv_arrived;
+  return t;
+}
+
 ServingMetrics::ServingMetrics(const ServingSpec& spec, const std::string& requests_csv)
     : spec_(spec), csv_path_(requests_csv) {
   if (requests_csv.empty()) return;
   csv_.open(requests_csv);
   if (!csv_) throw InputError(SourceLocation{requests_csv, 0, 0}, "--requests", "cannot write the requests file");
   csv_ << "id,replica,priority,arrival_s,first_token_s,finish_s,input_tokens,output_tokens,cached_tokens,preemptions,"
-          "ttft_s,tpot_s,e2e_s,meets_slo,rejected\n";
+          "ttft_s,tpot_s,e2e_s,meets_slo,rejected,queue_s,prefill_s,kv_wait_s,kv_transfer_s,first_decode_s,"
+          "prefill_replica,kv_bytes\n";
 }
 
 void ServingMetrics::move_clock(double now) {
@@ -37,11 +54,21 @@ void ServingMetrics::rejected(const Request& r, const std::string& reason, doubl
   ++rejected_;
   ++reject_reasons_[reason];
   if (csv_.is_open())
-    csv_ << fmt::format("{},{},{},{:.9g},,,{},{},0,0,,,,0,{}\n", r.id, r.replica, r.priority, r.arrival, r.input_tokens,
+    csv_ << fmt::format("{},{},{},{:.9g},,,{},{},0,0,,,,0,{},,,,,,,\n", r.id, r.replica, r.priority, r.arrival, r.input_tokens,
                         r.output_tokens, reason);
 }
 
-void ServingMetrics::first_token(const Request& r, double now) { ttft_.add(now - r.arrival); }
+void ServingMetrics::first_token(const Request& r, double now) {
+  ttft_.add(now - r.arrival);
+  const TtftParts t = ttft_parts(r);
+  queue_.add(t.queue);
+  prefill_.add(t.prefill);
+  if (r.prefill_done >= 0) {
+    kv_wait_.add(t.kv_wait);
+    kv_transfer_.add(t.kv_transfer);
+    first_decode_.add(t.first_decode);
+  }
+}
 
 void ServingMetrics::finished(const Request& r, double now) {
   move_clock(now);
@@ -60,10 +87,13 @@ void ServingMetrics::finished(const Request& r, double now) {
   output_tokens_ += r.generated;
   cached_tokens_ += r.cached_tokens;
   preempted_requests_ += r.preemptions > 0;
-  if (csv_.is_open())
-    csv_ << fmt::format("{},{},{},{:.9g},{:.9g},{:.9g},{},{},{},{},{:.9g},{},{:.9g},{},\n", r.id, r.replica, r.priority,
-                        r.arrival, r.first_token, now, r.input_tokens, r.generated, r.cached_tokens, r.preemptions, ttft,
-                        has_tpot ? fmt::format("{:.9g}", tpot) : "", e2e, meets ? 1 : 0);
+  if (csv_.is_open()) {
+    const TtftParts p = ttft_parts(r);
+    csv_ << fmt::format("{},{},{},{:.9g},{:.9g},{:.9g},{},{},{},{},{:.9g},{},{:.9g},{},,{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{},{:.9g}\n",
+                        r.id, r.replica, r.priority, r.arrival, r.first_token, now, r.input_tokens, r.generated,
+                        r.cached_tokens, r.preemptions, ttft, has_tpot ? fmt::format("{:.9g}", tpot) : "", e2e, meets ? 1 : 0,
+                        p.queue, p.prefill, p.kv_wait, p.kv_transfer, p.first_decode, r.prefill_replica, r.kv_bytes);
+  }
 }
 
 void ServingMetrics::step(const Step& step, const Replica& replica, double start, double end) {
@@ -101,6 +131,12 @@ nlohmann::json ServingMetrics::to_json(int gpus) const {
   j["tpot_ms"] = tpot_.summary(1e3);
   j["itl_ms"] = itl_.summary(1e3);
   j["e2e_ms"] = e2e_.summary(1e3);
+  j["ttft_breakdown_ms"] = {{"queue", queue_.summary(1e3)}, {"prefill", prefill_.summary(1e3)}};
+  if (kv_transfer_.count() > 0) {
+    j["ttft_breakdown_ms"]["kv_wait"] = kv_wait_.summary(1e3);
+    j["ttft_breakdown_ms"]["kv_transfer"] = kv_transfer_.summary(1e3);
+    j["ttft_breakdown_ms"]["first_decode"] = first_decode_.summary(1e3);
+  }
   j["duration_s"] = t;
   j["throughput"] = {{"requests_per_s", per_s(double(completed_))},
                      {"input_tokens_per_s", per_s(double(input_tokens_))},

@@ -5,6 +5,10 @@
 //   TTFT  arrival -> first output token (queueing and prefill included)
 //   TPOT  a request's mean gap between consecutive output tokens; ITL: every individual gap
 //   E2E   arrival -> last token;  goodput: requests meeting both the TTFT and the TPOT SLO
+//   TTFT breakdown, parts that sum to it: queue (arrival -> first scheduled for prefill), prefill
+//   (-> prompt computed; colocated: -> first token), and when disaggregated kv_wait (-> its KV
+//   transfer started, waiting for decode blocks), kv_transfer (-> KV landed; only the part not
+//   overlapped with the prefill when layer-wise) and first_decode (-> first token on the decode worker)
 #include <cstdint>
 #include <fstream>
 #include <map>
@@ -18,6 +22,11 @@
 #include "sim/serving/serving_spec.hpp"
 
 namespace foresight::sim {
+
+struct TtftParts {
+  double queue = 0, prefill = 0, kv_wait = 0, kv_transfer = 0, first_decode = 0;
+};
+TtftParts ttft_parts(const Request& r);   // r has its first token
 
 class ServingMetrics {
  public:
@@ -54,6 +63,7 @@ class ServingMetrics {
   std::ofstream csv_;
   std::string csv_path_;
   LogHistogram ttft_, tpot_, itl_, e2e_, batch_seqs_, batch_tokens_;
+  LogHistogram queue_, prefill_, kv_wait_, kv_transfer_, first_decode_;   // TTFT's parts
   int64_t arrived_ = 0, completed_ = 0, rejected_ = 0, meeting_slo_ = 0, in_system_ = 0;
   int64_t input_tokens_ = 0, output_tokens_ = 0, cached_tokens_ = 0, preempted_requests_ = 0;
   std::map<std::string, int64_t> reject_reasons_;

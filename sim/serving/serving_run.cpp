@@ -1,6 +1,7 @@
 #include "sim/serving/serving_run.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <filesystem>
 #include <memory>
 #include <unordered_map>
@@ -10,11 +11,13 @@
 #include "core/error.hpp"
 #include "sim/metrics/trace_stream.hpp"
 #include "sim/serving/iteration_cost.hpp"
+#include "sim/serving/kv_transfers.hpp"
 #include "sim/serving/replica.hpp"
 #include "sim/serving/replica_memory.hpp"
 #include "sim/serving/request_source.hpp"
 #include "sim/serving/router.hpp"
 #include "sim/serving/serving_metrics.hpp"
+#include "sim/serving/serving_report.hpp"
 
 namespace foresight::sim {
 
@@ -23,9 +26,14 @@ namespace {
 // Weight of the newest step in the moving averages admission control estimates TTFT from.
 constexpr double kEmaWeight = 0.1;
 
+enum class Role { colocated, prefill, decode };
+const char* role_name(Role r) { return r == Role::prefill ? "prefill " : r == Role::decode ? "decode " : ""; }
+
 struct ReplicaSlot {
   std::unique_ptr<Replica> replica;
   std::unique_ptr<IterationCost> cost;
+  const ServingSpec* spec = nullptr;   // the replica's pool (the scenario's spec when colocated)
+  Role role = Role::colocated;
   int first_gpu = 0;
   Step step;                      // the step in flight
   double step_start = 0;
@@ -37,35 +45,35 @@ struct ReplicaSlot {
 class ServingDriver {
  public:
   ServingDriver(Session& session, const ServingSpec& spec, const ServingRunOptions& options)
-      : session_(session), spec_(spec), options_(options), memory_(plan_replica_memory(spec, session.cluster().gpu())),
+      : session_(session), spec_(spec), options_(options),
+        disaggregated_(spec.disaggregation.enabled()),
+        decode_spec_(disaggregated_ ? *spec.disaggregation.decode : spec),
+        memory_(plan_replica_memory(decode_spec_, session.cluster().gpu())),
         source_(spec, session.scenario().seed),
-        router_(spec, session.scenario().seed, spec.replicas), metrics_(spec, options.requests_csv),
+        router_(decode_spec_, session.scenario().seed, decode_spec_.replicas), metrics_(spec, options.requests_csv),
+        transfers_(spec.disaggregation.kv, [this](int64_t id) { kv_landed(id); }),
         progress_(options.quiet ? ProgressSink{} : session.options().progress, "requests") {
     if (!options.trace_path.empty()) trace_ = std::make_unique<TraceStream>(options.trace_path);
     // PCIe to host memory carries swapped-out KV (the system's GPU-to-host path, catalog).
     host_bandwidth_ = session.cluster().system().pcie_bandwidth;
-    for (int r = 0; r < spec.replicas; ++r) {
-      ReplicaSlot s;
-      s.first_gpu = spec.first_gpus.empty() ? r * spec.gpus_per_replica() : spec.first_gpus[static_cast<size_t>(r)];
-      std::vector<int> ranks(static_cast<size_t>(spec.gpus_per_replica()));
-      for (size_t i = 0; i < ranks.size(); ++i) ranks[i] = s.first_gpu + static_cast<int>(i);
-      s.replica = std::make_unique<Replica>(r, spec, memory_.blocks, memory_.block_bytes);
-      s.cost = std::make_unique<IterationCost>(spec, session.compute(), session.collectives(),
-                                               session.measured_collectives_in_use(), ranks);
-      slots_.push_back(std::move(s));
-      replicas_.push_back(slots_.back().replica.get());
-      if (trace_)
-        trace_->name(r, -1, fmt::format("replica {} (GPUs {}-{})", r, slots_.back().first_gpu,
-                                        slots_.back().first_gpu + spec.gpus_per_replica() - 1));
+    if (disaggregated_) {
+      const ServingSpec& p = *spec.disaggregation.prefill;
+      prefill_memory_ = plan_replica_memory(p, session.cluster().gpu());
+      add_pool(p, Role::prefill, prefill_memory_, prefill_slots_, prefill_replicas_);
+      if (spec.disaggregation.prefill_routing != "global_queue")
+        prefill_router_ = std::make_unique<Router>(p, session.scenario().seed + 1, p.replicas);
     }
+    add_pool(decode_spec_, disaggregated_ ? Role::decode : Role::colocated, memory_, decode_slots_, decode_replicas_);
     events_.first_token = [this](Request& r, double now) { metrics_.first_token(r, now); };
     events_.token_gap = [this](Request&, double gap) { metrics_.token_gap(gap); };
     events_.finished = [this](Request& r, double now) { on_finished(r, now); };
+    events_.handed_off = [this](Request& r, double now) { handed_off(r, now); };
   }
 
   ServingOutcome run() {
     engine_ = session_.engine();
     engine_->keep_history(false);  // steps and arrivals are never looked up afterwards
+    transfers_.bind(engine_.get());
     if (source_.closed_loop()) {
       for (int c = 0; c < spec_.workload.arrivals.concurrency; ++c)
         if (auto r = source_.next_for(c, 0.0)) arrive(std::make_unique<Request>(std::move(*r)));
@@ -91,13 +99,35 @@ class ServingDriver {
     });
   }
 
+  void add_pool(const ServingSpec& pool, Role role, const ReplicaMemory& memory, std::vector<int>& slot_ids,
+                std::vector<Replica*>& replicas) {
+    for (int r = 0; r < pool.replicas; ++r) {
+      const int k = static_cast<int>(slots_.size());
+      ReplicaSlot s;
+      s.spec = &pool;
+      s.role = role;
+      s.first_gpu = pool.first_gpus.empty() ? r * pool.gpus_per_replica() : pool.first_gpus[static_cast<size_t>(r)];
+      std::vector<int> ranks(static_cast<size_t>(pool.gpus_per_replica()));
+      for (size_t i = 0; i < ranks.size(); ++i) ranks[i] = s.first_gpu + static_cast<int>(i);
+      s.replica = std::make_unique<Replica>(k, pool, memory.blocks, memory.block_bytes);
+      s.cost = std::make_unique<IterationCost>(pool, session_.compute(), session_.collectives(),
+                                               session_.measured_collectives_in_use(), ranks);
+      slots_.push_back(std::move(s));
+      slot_ids.push_back(k);
+      replicas.push_back(slots_.back().replica.get());
+      if (trace_)
+        trace_->name(k, -1, fmt::format("{}replica {} (GPUs {}-{})", role_name(role), r, slots_.back().first_gpu,
+                                        slots_.back().first_gpu + pool.gpus_per_replica() - 1));
+    }
+  }
+
   void arrive(std::unique_ptr<Request> owned) {
     Request* r = owned.get();
     const double now = engine_->now();
     r->arrival = now;
     metrics_.arrived(*r, now);
-    if (!replicas_.front()->can_hold(*r)) return reject(std::move(owned), "too_long");
-    const int k = router_.choose(*r, replicas_);
+    if (!decode_replicas_.front()->can_hold(*r)) return reject(std::move(owned), "too_long");
+    const int k = decode_slots_[static_cast<size_t>(router_.choose(*r, decode_replicas_))];
     ReplicaSlot& slot = slots_[static_cast<size_t>(k)];
     if (spec_.admission.policy == "estimated_ttft" && r->priority >= spec_.admission.reject_priority) {
       // The book's early rejection: queued prefill work at the replica's recent per-token rate,
@@ -109,9 +139,125 @@ class ServingDriver {
         return reject(std::move(owned), "estimated_ttft");
       }
     }
+    if (disaggregated_ && prefill_remotely(*r, *slot.replica)) {
+      auto copy = prefill_copy(*r);
+      if (!prefill_replicas_.front()->can_hold(*copy)) return reject(std::move(owned), "too_long");
+      ++remote_prefills_;
+      r->replica = k;
+      live_.emplace(r->id, std::move(owned));
+      prefill_copies_.emplace(r->id, std::move(copy));
+      if (spec_.disaggregation.kv.mode == "push") {
+        slot.replica->expect(r);   // blocks first, then the prefill that writes into them
+        reserve(k);
+      } else {
+        send_to_prefill(r->id);
+      }
+      return;
+    }
+    local_prefills_ += disaggregated_;
     live_.emplace(r->id, std::move(owned));
     slot.replica->enqueue(r);
     kick_soon(k);
+  }
+
+  // The conditional rule on the decode worker (disaggregation_spec.hpp); always remote without it.
+  bool prefill_remotely(const Request& r, const Replica& decode) const {
+    const auto& c = spec_.disaggregation.conditional;
+    if (!c.enabled) return true;
+    const int64_t eff = r.input_tokens - decode.prefix_match(r) * decode.kv().block_size();
+    int64_t queued = static_cast<int64_t>(global_queue_.size());
+    for (const Replica* p : prefill_replicas_) queued += p->waiting();
+    if (eff >= c.min_tokens && queued < c.max_prefill_queue) return true;
+    return decode.running() >= c.busy_decode_active && eff >= c.busy_min_tokens;
+  }
+
+  // The prefill pool's copy of a request: the prompt only.
+  std::unique_ptr<Request> prefill_copy(const Request& r) const {
+    auto c = std::make_unique<Request>();
+    c->id = r.id, c->arrival = r.arrival, c->input_tokens = r.input_tokens, c->output_tokens = 1;
+    c->priority = r.priority, c->block_hashes = r.block_hashes;
+    c->prefill_only = true;
+    return c;
+  }
+
+  void send_to_prefill(int64_t id) {
+    Request* c = prefill_copies_.at(id).get();
+    if (!prefill_router_) {
+      global_queue_.push_back(c);
+      feed_prefill();
+      return;
+    }
+    const int k = prefill_slots_[static_cast<size_t>(prefill_router_->choose(*c, prefill_replicas_))];
+    slots_[static_cast<size_t>(k)].replica->enqueue(c);
+    kick_soon(k);
+  }
+
+  // The global prefill queue: a prefill worker takes the next request while less than a step's
+  // token budget waits for it, the one with the fewest requests in hand (waiting or running)
+  // first, so an idle worker gets work before a busy one queues more.
+  void feed_prefill() {
+    while (!global_queue_.empty()) {
+      int best = -1;
+      std::pair<int64_t, int64_t> least{0, 0};
+      for (int k : prefill_slots_) {
+        const Replica& rep = *slots_[static_cast<size_t>(k)].replica;
+        const int64_t queued = rep.waiting_prefill_tokens();
+        if (queued >= slots_[static_cast<size_t>(k)].spec->scheduler.max_num_batched_tokens) continue;
+        const std::pair<int64_t, int64_t> load{rep.waiting() + rep.running(), queued};
+        if (best < 0 || load < least) best = k, least = load;
+      }
+      if (best < 0) return;
+      slots_[static_cast<size_t>(best)].replica->enqueue(global_queue_.front());
+      global_queue_.pop_front();
+      kick_soon(best);
+    }
+  }
+
+  // Decode replica k reserves blocks for the hand-offs it expects; push mode then prefills them,
+  // pull mode reads their KV from the prefill worker now holding it.
+  void reserve(int k) {
+    for (Request* r : slots_[static_cast<size_t>(k)].replica->reserve_expected()) {
+      if (spec_.disaggregation.kv.mode == "push") send_to_prefill(r->id);
+      else start_kv(*r, KvPart::all);
+    }
+  }
+
+  void start_kv(Request& r, KvPart part) {
+    const Request& c = *prefill_copies_.at(r.id);
+    const ReplicaSlot& p = slots_[static_cast<size_t>(c.replica)];
+    const ReplicaSlot& d = slots_[static_cast<size_t>(r.replica)];
+    if (r.kv_started < 0) r.kv_started = engine_->now();
+    // The decode replica's cached prefix (its computed tokens at reservation) stays where it is.
+    const double bytes = transfers_.start(r.id, {p.spec, p.first_gpu, d.spec, d.first_gpu}, r.input_tokens - r.computed, part);
+    r.kv_bytes += bytes;
+  }
+
+  // The prefill worker computed the prompt: hand its KV off.
+  void handed_off(Request& c, double now) {
+    Request& r = *live_.at(c.id);
+    r.scheduled = c.scheduled;
+    r.prefill_done = now;
+    r.prefill_replica = c.replica;
+    const auto& kv = spec_.disaggregation.kv;
+    if (kv.mode == "pull") {
+      slots_[static_cast<size_t>(r.replica)].replica->expect(&r);
+      reserve(r.replica);
+    } else {
+      start_kv(r, kv.layerwise ? KvPart::tail : KvPart::all);
+    }
+  }
+
+  // Every byte of the request's KV is on its decode worker: the prefill worker lets go of its copy.
+  void kv_landed(int64_t id) {
+    Request& r = *live_.at(id);
+    auto it = prefill_copies_.find(id);
+    const int p = it->second->replica;
+    slots_[static_cast<size_t>(p)].replica->release_handed_off(*it->second);
+    prefill_copies_.erase(it);
+    r.kv_arrived = engine_->now();
+    slots_[static_cast<size_t>(r.replica)].replica->kv_arrived(&r);
+    kick_soon(r.replica);
+    kick_soon(p);
   }
 
   // Requests that arrive at the same instant are all queued before the replica plans its step: the
@@ -148,8 +294,14 @@ class ServingDriver {
     const double swap = host_bandwidth_ > 0 ? slot.step.swap_bytes / host_bandwidth_ : 0.0;
     rep.set_busy(true);
     slot.step_start = engine_->now();
+    for (const auto& e : slot.step.entries)
+      if (e.request->scheduled < 0) e.request->scheduled = slot.step_start;
     const ActivityId id = engine_->compute(Lane{slot.first_gpu, 0}, c.total() + swap);
     engine_->then(id, [this, k](ActivityId) { step_done(k); });
+    // Layer-wise push: the KV of every layer but the last goes out while this step computes it.
+    if (slot.role == Role::prefill && spec_.disaggregation.kv.layerwise)
+      for (const auto& e : slot.step.entries)
+        if (e.context_before + e.tokens == e.request->input_tokens) start_kv(*live_.at(e.request->id), KvPart::bulk);
   }
 
   void step_done(int k) {
@@ -180,6 +332,8 @@ class ServingDriver {
     // and they must wait for the next step rather than be planned mid-update.
     slot.replica->finish(step, now, events_);
     slot.replica->set_busy(false);
+    if (slot.role == Role::decode) reserve(k);     // blocks freed: expected hand-offs may fit now
+    if (slot.role == Role::prefill) feed_prefill();
     kick(k);
   }
 
@@ -191,9 +345,44 @@ class ServingDriver {
     if (client >= 0) next_for_client(client);
   }
 
+  nlohmann::json disaggregation_json() const {
+    using nlohmann::json;
+    auto pool = [](const ServingSpec& p, const ReplicaMemory& m) {
+      return json{{"replicas", p.replicas},
+                  {"tp", p.tp},
+                  {"pp", p.pp},
+                  {"ep", p.ep},
+                  {"gpus", p.replicas * p.gpus_per_replica()},
+                  {"first_gpus", p.first_gpus},
+                  {"kv_blocks_per_replica", m.blocks},
+                  {"max_num_batched_tokens", p.scheduler.max_num_batched_tokens},
+                  {"max_num_seqs", p.scheduler.max_num_seqs},
+                  {"weights_per_gpu_bytes", m.weights}};
+    };
+    const auto& d = spec_.disaggregation;
+    json j{{"prefill", pool(*d.prefill, prefill_memory_)},
+           {"decode", pool(decode_spec_, memory_)},
+           {"prefill_routing", d.prefill_routing},
+           {"remote_prefills", remote_prefills_},
+           {"local_prefills", local_prefills_},
+           {"kv_transfer", transfers_.to_json()}};
+    if (d.conditional.enabled)
+      j["conditional"] = {{"min_tokens", d.conditional.min_tokens},
+                          {"max_prefill_queue", d.conditional.max_prefill_queue},
+                          {"busy_decode_active", d.conditional.busy_decode_active},
+                          {"busy_min_tokens", d.conditional.busy_min_tokens}};
+    j["kv_transfer"]["provenance"] =
+        fmt::format("one transfer per (prefill GPU, decode GPU) pair sharing layers and KV heads, after {:.0f} us per message "
+                    "(book L7941/L7996: LMCache 16- vs 128-token pages); {}",
+                    d.kv.message_overhead_s * 1e6,
+                    engine_->shares_links() ? "SimGrid flows sharing links by max-min with all other traffic"
+                                            : "each at its contention-free time on its route (analytical)");
+    return j;
+  }
+
   ServingOutcome outcome() {
     using nlohmann::json;
-    const int gpus = spec_.replicas * spec_.gpus_per_replica();
+    const int gpus = spec_.total_gpus();
     ServingOutcome out;
     json& j = out.section;
     j = metrics_.to_json(gpus);
@@ -211,7 +400,7 @@ class ServingDriver {
       sum.communication += s.cost_sum.communication, sum.overhead += s.cost_sum.overhead;
     }
     j["preemptions"] = preemptions;
-    j["kv"]["blocks_per_replica"] = memory_.blocks;
+    j["kv"]["blocks_per_replica"] = memory_.blocks;   // the decode pool's when disaggregated
     j["kv"]["block_tokens"] = spec_.scheduler.block_size;
     j["kv"]["bytes_per_token_per_gpu"] = memory_.kv_bytes_per_token;
     j["kv"]["block_references_acquired"] = acquired;
@@ -235,9 +424,9 @@ class ServingDriver {
                    {"model", spec_.model.id},
                    {"precision", spec_.precision},
                    {"kv_dtype", spec_.kv_dtype},
-                   {"replicas", spec_.replicas},
-                   {"tp", spec_.tp},
-                   {"pp", spec_.pp},
+                   {"replicas", decode_spec_.replicas},
+                   {"tp", decode_spec_.tp},
+                   {"pp", decode_spec_.pp},
                    {"gpus", gpus},
                    {"router", spec_.router.policy},
                    {"max_num_seqs", spec_.scheduler.max_num_seqs},
@@ -259,6 +448,7 @@ class ServingDriver {
                        {"fidelity", std::string(engine_->fidelity()) +
                                         ": each step is one activity on the replica's first GPU; its tensor-parallel "
                                         "all-reduces are timed by the collective model inside the step"}};
+    if (disaggregated_) j["disaggregation"] = disaggregation_json();
     if (source_.skipped_trace_rows() > 0)
       warnings_.push_back(fmt::format("{} trace rows with 0 input or output tokens were skipped", source_.skipped_trace_rows()));
     if (!options_.requests_csv.empty()) j["requests_file"] = options_.requests_csv;
@@ -267,72 +457,30 @@ class ServingDriver {
     out.attainment = metrics_.attainment();
     out.goodput = metrics_.goodput();
     out.offered_rate = spec_.workload.arrivals.rate;
-    if (!options_.quiet) out.report = report(j);
+    if (!options_.quiet) out.report = serving_report(j, spec_);
     return out;
-  }
-
-  std::string report(const nlohmann::json& j) const {
-    auto row = [](const char* name, const nlohmann::json& h) {
-      return fmt::format("    {:<5} mean {:>9.2f}  p50 {:>9.2f}  p90 {:>9.2f}  p99 {:>9.2f}  p99.9 {:>9.2f} ms\n", name,
-                         h["mean"].get<double>(), h["p50"].get<double>(), h["p90"].get<double>(), h["p99"].get<double>(),
-                         h["p999"].get<double>());
-    };
-    const auto& c = j["config"];
-    std::string s = fmt::format(
-        "serving {} with {}: {} replica(s) x TP{} PP{} ({} GPUs), {} precision, KV {}, router {}\n", c["model"].get<std::string>(),
-        c["engine"].get<std::string>(), spec_.replicas, spec_.tp, spec_.pp, c["gpus"].get<int>(), spec_.precision,
-        spec_.kv_dtype, spec_.router.policy);
-    s += fmt::format("  requests {}: {} completed, {} rejected, {} preemptions; {:.2f} s simulated\n", j["requests"].get<int64_t>(),
-                     j["completed"].get<int64_t>(), j["rejected"].get<int64_t>(), j["preemptions"].get<int64_t>(),
-                     j["duration_s"].get<double>());
-    s += "  latency:\n" + row("TTFT", j["ttft_ms"]) + row("TPOT", j["tpot_ms"]) + row("ITL", j["itl_ms"]) +
-         row("E2E", j["e2e_ms"]);
-    const auto& t = j["throughput"];
-    s += fmt::format("  throughput: {:.2f} req/s, {:.0f} input tok/s, {:.0f} output tok/s ({:.1f} output tok/s/GPU)\n",
-                     t["requests_per_s"].get<double>(), t["input_tokens_per_s"].get<double>(),
-                     t["output_tokens_per_s"].get<double>(), t["output_tokens_per_s_per_gpu"].get<double>());
-    const auto& g = j["goodput"];
-    s += fmt::format("  goodput (TTFT <= {:.0f} ms and TPOT <= {:.0f} ms): {:.2f} req/s, attainment {:.1f} %; p{:g}: TTFT {:.1f} ms, TPOT {:.1f} ms\n",
-                     g["ttft_slo_ms"].get<double>(), g["tpot_slo_ms"].get<double>(), g["requests_per_s"].get<double>(),
-                     100 * g["attainment"].get<double>(), g["percentile"].get<double>(),
-                     g["ttft_at_percentile_ms"].get<double>(), g["tpot_at_percentile_ms"].get<double>());
-    const auto& b = j["batch"];
-    const auto& kv = j["kv"];
-    s += fmt::format("  batch: {:.1f} sequences and {:.0f} tokens per step on average ({} steps); KV: {} blocks of {} tokens "
-                     "per replica, {:.1f} % mean / {:.1f} % peak use, prefix hits {:.1f} %\n",
-                     b["mean_sequences"].get<double>(), b["mean_tokens"].get<double>(), b["steps"].get<int64_t>(),
-                     kv["blocks_per_replica"].get<int64_t>(), kv["block_tokens"].get<int>(),
-                     100 * kv["mean_utilization"].get<double>(), 100 * kv["peak_utilization"].get<double>(),
-                     100 * kv["prefix_hit_rate"].get<double>());
-    const auto& m = j["memory_per_gpu_bytes"];
-    s += fmt::format("  memory per GPU: weights {:.1f} GiB, activations {:.1f} GiB, reserved {:.1f} GiB, KV cache {:.1f} GiB of {:.1f} GiB usable\n",
-                     m["weights"].get<double>() / 1073741824.0, m["activations"].get<double>() / 1073741824.0,
-                     m["reserved"].get<double>() / 1073741824.0, m["kv_cache"].get<double>() / 1073741824.0,
-                     m["usable"].get<double>() / 1073741824.0);
-    const auto& st = j["step_time_s"];
-    const double tot = st["total"].get<double>();
-    auto pct = [tot](double v) { return tot > 0 ? 100 * v / tot : 0.0; };
-    s += fmt::format("  step time: GEMM {:.1f} %, attention {:.1f} %, memory ops {:.1f} %, communication {:.1f} %, CPU overhead {:.1f} %\n",
-                     pct(st["gemm"].get<double>()), pct(st["attention"].get<double>()), pct(st["memory_ops"].get<double>()),
-                     pct(st["communication"].get<double>()), pct(st["cpu_overhead"].get<double>()));
-    s += fmt::format("  cost model: {}\n", j["provenance"]["compute_model"].get<std::string>());
-    for (const auto& w : j["warnings"]) s += "  warning: " + w.get<std::string>() + "\n";
-    if (j.contains("requests_file")) s += "  requests: " + j["requests_file"].get<std::string>() + "\n";
-    return s;
   }
 
   Session& session_;
   const ServingSpec& spec_;
   ServingRunOptions options_;
-  ReplicaMemory memory_;
+  bool disaggregated_;
+  const ServingSpec& decode_spec_;     // the decode pool's, or the scenario's when colocated
+  ReplicaMemory memory_, prefill_memory_;
   RequestSource source_;
-  Router router_;
+  Router router_;                      // over the decode pool (every replica when colocated)
+  std::unique_ptr<Router> prefill_router_;   // null: the global prefill queue
   ServingMetrics metrics_;
+  KvTransfers transfers_;
   std::unique_ptr<TraceStream> trace_;
   std::unique_ptr<Engine> engine_;
   std::vector<ReplicaSlot> slots_;
-  std::vector<Replica*> replicas_;
+  std::vector<int> prefill_slots_, decode_slots_;
+  std::vector<Replica*> prefill_replicas_, decode_replicas_;
   std::unordered_map<int64_t, std::unique_ptr<Request>> live_;
+  std::unordered_map<int64_t, std::unique_ptr<Request>> prefill_copies_;
+  std::deque<Request*> global_queue_;
+  int64_t remote_prefills_ = 0, local_prefills_ = 0;
   ReplicaEvents events_;
   double host_bandwidth_ = 0;
   std::vector<std::string> warnings_;

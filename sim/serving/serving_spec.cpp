@@ -202,14 +202,194 @@ void default_overhead(ServingSpec& s) {
   }
 }
 
+// `parallelism: {tp, pp, ep}` of a replica (or of one pool's replicas), checked against the model.
+void parse_parallelism(const YamlNode& node, ServingSpec& s) {
+  const YamlNode* p = &node;
+  p->expect_only({"tp", "pp", "ep"});
+  if (auto t = p->find("tp")) s.tp = bounded_int(*t, 1, 1 << 20);
+  if (auto q = p->find("pp")) s.pp = bounded_int(*q, 1, 1 << 20);
+  if (auto e = p->find("ep")) {
+    s.ep = bounded_int(*e, 1, 1 << 20);
+    if (!s.model.is_moe()) e->fail(fmt::format("ep = {} needs a mixture-of-experts model; {} is dense", s.ep, s.model.id));
+    if (s.tp % s.ep != 0)
+      e->fail(fmt::format("ep = {} must divide tp = {} (experts over ep GPUs, each expert over the other tp/ep)", s.ep, s.tp));
+    if (s.model.moe.experts % s.ep != 0)
+      e->fail(fmt::format("model.moe.experts = {} is not divisible by ep = {}", s.model.moe.experts, s.ep));
+  }
+  if (s.model.is_moe() && s.model.moe.expert_ffn_hidden % s.moe_tp() != 0)
+    p->fail(fmt::format("model.moe.expert_ffn_hidden = {} is not divisible by tp/ep = {}", s.model.moe.expert_ffn_hidden,
+                        s.moe_tp()));
+  if (s.model.heads % s.tp != 0)
+    p->at("tp").fail(fmt::format("model.heads = {} is not divisible by tp = {}", s.model.heads, s.tp));
+  if (s.model.kv_heads % s.tp != 0 && s.tp % s.model.kv_heads != 0)
+    p->at("tp").fail(fmt::format("model.kv_heads = {} and tp = {}: one must divide the other", s.model.kv_heads, s.tp));
+  if (s.model.ffn_hidden % s.tp != 0)
+    p->at("tp").fail(fmt::format("model.ffn_hidden = {} is not divisible by tp = {}", s.model.ffn_hidden, s.tp));
+  if (s.pp > s.model.layers)
+    p->at("pp").fail(fmt::format("pp = {} exceeds model.layers = {}", s.pp, s.model.layers));
+}
+
+// `placement`: packed, or each replica's first GPU, within [lo, hi) of the cluster's GPUs.
+void parse_placement(const YamlNode& node, ServingSpec& s, int lo, int hi) {
+  const YamlNode* p = &node;
+  if (p->is_scalar()) {
+    p->as_choice({"packed"});
+    return;
+  }
+  for (const auto& item : p->items()) s.first_gpus.push_back(bounded_int(item, lo, hi - 1));
+  if (static_cast<int>(s.first_gpus.size()) != s.replicas)
+    p->fail(fmt::format("lists {} first GPUs for {} replicas", s.first_gpus.size(), s.replicas));
+  std::vector<std::pair<int, int>> spans;
+  for (int g : s.first_gpus) {
+    if (g + s.gpus_per_replica() > hi)
+      p->fail(fmt::format("a replica starting at GPU {} needs {} GPUs, past GPU {}", g, s.gpus_per_replica(), hi - 1));
+    if (g % s.tp != 0) p->fail(fmt::format("first GPU {} is not a multiple of tp = {} (TP groups stay aligned)", g, s.tp));
+    spans.emplace_back(g, g + s.gpus_per_replica());
+  }
+  std::sort(spans.begin(), spans.end());
+  for (size_t i = 1; i < spans.size(); ++i)
+    if (spans[i].first < spans[i - 1].second) p->fail(fmt::format("replicas overlap at GPU {}", spans[i].first));
+}
+
+// `scheduler`: the engine's knobs, over the engine defaults already in `sch`.
+void parse_scheduler(const YamlNode& node, SchedulerSpec& sch) {
+  const YamlNode* c = &node;
+  c->expect_only({"max_num_seqs", "max_num_batched_tokens", "chunked_prefill", "block_size", "gpu_memory_utilization",
+                  "preemption", "prefix_caching", "policy", "num_gpu_blocks", "iteration_overhead", "max_model_len"});
+  if (auto v = c->find("max_num_seqs")) sch.max_num_seqs = bounded_int(*v, 1, 1'000'000);
+  if (auto v = c->find("max_num_batched_tokens")) sch.max_num_batched_tokens = bounded_int(*v, 1, 10'000'000);
+  if (auto v = c->find("chunked_prefill")) sch.chunked_prefill = v->as_bool();
+  if (auto v = c->find("block_size")) sch.block_size = bounded_int(*v, 1, 4096);
+  if (auto v = c->find("gpu_memory_utilization")) {
+    sch.gpu_memory_utilization = v->as_double();
+    if (!(sch.gpu_memory_utilization > 0 && sch.gpu_memory_utilization <= 1)) v->fail("must be in (0, 1]");
+  }
+  if (auto v = c->find("preemption")) sch.preemption = v->as_choice({"recompute", "swap"});
+  if (auto v = c->find("prefix_caching")) sch.prefix_caching = v->as_bool();
+  if (auto v = c->find("policy")) sch.policy = v->as_choice({"fcfs", "priority", "lpm"});
+  if (auto v = c->find("num_gpu_blocks")) sch.num_gpu_blocks = bounded_int64(*v, 1, int64_t(1) << 40);
+  if (auto v = c->find("iteration_overhead")) {
+    sch.iteration_overhead_s = v->as_quantity(Dimension::time);
+    if (!(sch.iteration_overhead_s >= 0) || sch.iteration_overhead_s > 10) v->fail("must be between 0 s and 10 s");
+    sch.iteration_overhead_source = "scenario";
+  }
+  if (auto v = c->find("max_model_len")) sch.max_model_len = bounded_int64(*v, 1, kMaxTokens * 2);
+  if (sch.policy == "lpm" && !sch.prefix_caching)
+    c->fail("policy lpm (longest prefix match first) needs prefix_caching: true");
+}
+
+// One pool of a disaggregated deployment: the scenario's replica description with the pool's own
+// replicas, parallelism and scheduler (over the top-level scheduler); placed packed from
+// `first_free` unless it lists its first GPUs.
+std::shared_ptr<ServingSpec> parse_pool(const YamlNode& p, const ServingSpec& base, int first_free, int total_gpus) {
+  p.expect_only({"replicas", "parallelism", "placement", "scheduler"});
+  auto out = std::make_shared<ServingSpec>(base);
+  out->replicas = 1, out->tp = 1, out->pp = 1, out->ep = 1;
+  out->first_gpus.clear();
+  out->disaggregation = {};
+  if (auto r = p.find("replicas")) out->replicas = bounded_int(*r, 1, 1'000'000);
+  if (auto q = p.find("parallelism")) parse_parallelism(*q, *out);
+  if (auto c = p.find("scheduler")) parse_scheduler(*c, out->scheduler);
+  if (auto q = p.find("placement")) {
+    parse_placement(*q, *out, 0, total_gpus);
+  }
+  if (out->first_gpus.empty()) {
+    const int gpr = out->gpus_per_replica();
+    const int start = (first_free + out->tp - 1) / out->tp * out->tp;   // TP groups stay aligned
+    const int64_t end = start + int64_t(out->replicas) * gpr;
+    if (end > total_gpus)
+      (p.has("replicas") ? p.at("replicas") : p)
+          .fail(fmt::format("{} replicas x tp x pp = {} x {} x {} GPUs packed from GPU {} end at GPU {}, but the cluster has {}",
+                            out->replicas, out->replicas, out->tp, out->pp, start, end - 1, total_gpus));
+    for (int r = 0; r < out->replicas; ++r) out->first_gpus.push_back(start + r * gpr);
+  }
+  return out;
+}
+
+void parse_disaggregation(const YamlNode& d, ServingSpec& s, int total_gpus) {
+  d.expect_only({"prefill", "decode", "prefill_routing", "conditional", "kv_transfer"});
+  auto& dis = s.disaggregation;
+  dis.prefill = parse_pool(d.at("prefill"), s, 0, total_gpus);
+  int prefill_end = 0;
+  for (int g : dis.prefill->first_gpus) prefill_end = std::max(prefill_end, g + dis.prefill->gpus_per_replica());
+  dis.decode = parse_pool(d.at("decode"), s, prefill_end, total_gpus);
+  // The pools share no GPU.
+  for (int a : dis.prefill->first_gpus)
+    for (int b : dis.decode->first_gpus)
+      if (a < b + dis.decode->gpus_per_replica() && b < a + dis.prefill->gpus_per_replica())
+        d.at("decode").fail(fmt::format("a decode replica at GPUs {}-{} overlaps a prefill replica at GPUs {}-{}", b,
+                                        b + dis.decode->gpus_per_replica() - 1, a, a + dis.prefill->gpus_per_replica() - 1));
+  // One page layout on both sides: requests hash their prompt blocks once, at this size.
+  if (dis.prefill->scheduler.block_size != dis.decode->scheduler.block_size)
+    d.at("decode").fail(fmt::format("scheduler.block_size {} differs from the prefill pool's {}; the pools share one KV page size",
+                                    dis.decode->scheduler.block_size, dis.prefill->scheduler.block_size));
+  s.scheduler.block_size = dis.decode->scheduler.block_size;
+  s.scheduler.prefix_caching = dis.prefill->scheduler.prefix_caching || dis.decode->scheduler.prefix_caching;
+  if (auto r = d.find("prefill_routing"))
+    dis.prefill_routing = r->as_choice({"global_queue", "round_robin", "least_requests", "least_kv", "prefix_aware", "power_of_two"});
+  dis.prefill->router.policy = dis.prefill_routing == "global_queue" ? "round_robin" : dis.prefill_routing;
+  if (auto c = d.find("conditional")) {
+    c->expect_only({"min_tokens", "max_prefill_queue", "busy_decode_active", "busy_min_tokens"});
+    auto& k = dis.conditional;
+    k.enabled = true;
+    if (auto v = c->find("min_tokens")) k.min_tokens = bounded_int64(*v, 0, kMaxTokens);
+    if (auto v = c->find("max_prefill_queue")) k.max_prefill_queue = bounded_int64(*v, 0, kMaxRequests);
+    if (auto v = c->find("busy_decode_active")) k.busy_decode_active = bounded_int64(*v, 0, kMaxRequests);
+    if (auto v = c->find("busy_min_tokens")) k.busy_min_tokens = bounded_int64(*v, 0, kMaxTokens);
+  }
+  auto& kv = dis.kv;
+  kv.page_tokens = dis.decode->scheduler.block_size;
+  if (auto t = d.find("kv_transfer")) {
+    t->expect_only({"mode", "page_tokens", "message_overhead_us", "layerwise"});
+    if (auto v = t->find("mode")) kv.mode = v->as_choice({"pull", "push"});
+    if (auto v = t->find("page_tokens")) kv.page_tokens = bounded_int(*v, 1, 1 << 20);
+    if (auto v = t->find("message_overhead_us")) {
+      const double us = v->as_double();
+      if (!(us >= 0) || us > 1e6) v->fail(fmt::format("must be between 0 and 1e6 microseconds, got {}", us));
+      kv.message_overhead_s = us * 1e-6;
+    }
+    if (auto v = t->find("layerwise")) {
+      kv.layerwise = v->as_bool();
+      if (kv.layerwise && kv.mode != "push")
+        v->fail("layer-wise transfer needs mode: push (the decode worker's blocks must be reserved before the prefill runs)");
+    }
+  }
+}
+
 }  // namespace
+
+int ServingSpec::total_gpus() const {
+  if (disaggregation.enabled())
+    return disaggregation.prefill->replicas * disaggregation.prefill->gpus_per_replica() +
+           disaggregation.decode->replicas * disaggregation.decode->gpus_per_replica();
+  return replicas * gpus_per_replica();
+}
+
+nlohmann::json ServingSpec::describe() const {
+  nlohmann::json j{{"model", model.id}, {"engine", engine_name(engine)}, {"precision", precision}, {"kv_dtype", kv_dtype}};
+  auto pool = [](const ServingSpec& p) {
+    return nlohmann::json{{"replicas", p.replicas}, {"tp", p.tp}, {"pp", p.pp}, {"ep", p.ep}};
+  };
+  if (disaggregation.enabled()) {
+    j["prefill"] = pool(*disaggregation.prefill);
+    j["decode"] = pool(*disaggregation.decode);
+  } else {
+    j.update(pool(*this));
+  }
+  return j;
+}
 
 ServingSpec parse_serving(const YamlNode& model, const YamlNode& n, const hw::Catalog& catalog, const hw::GpuSpec& gpu,
                           int total_gpus) {
   ServingSpec s;
   s.model = resolve_model(model, catalog, true);
   n.expect_only({"engine", "precision", "kv_dtype", "replicas", "parallelism", "placement", "scheduler", "router",
-                 "admission", "slo", "workload", "moe"});
+                 "admission", "slo", "workload", "moe", "disaggregation"});
+  const auto disaggregated = n.find("disaggregation");
+  if (disaggregated)
+    for (const char* key : {"replicas", "parallelism", "placement"})
+      if (auto k = n.find(key))
+        k->fail(fmt::format("with disaggregation, {} belongs to each pool (serving.disaggregation.prefill / .decode)", key));
   if (auto e = n.find("engine")) {
     const std::string name = e->as_choice({"vllm", "sglang", "trtllm"});
     s.engine = name == "vllm" ? ServingEngine::vllm : name == "sglang" ? ServingEngine::sglang : ServingEngine::trtllm;
@@ -225,84 +405,20 @@ ServingSpec parse_serving(const YamlNode& model, const YamlNode& n, const hw::Ca
   }
   if (auto k = n.find("kv_dtype")) s.kv_dtype = k->as_choice({"bf16", "fp16", "fp8"});
   if (auto r = n.find("replicas")) s.replicas = bounded_int(*r, 1, 1'000'000);
-  if (auto p = n.find("parallelism")) {
-    p->expect_only({"tp", "pp", "ep"});
-    if (auto t = p->find("tp")) s.tp = bounded_int(*t, 1, 1 << 20);
-    if (auto q = p->find("pp")) s.pp = bounded_int(*q, 1, 1 << 20);
-    if (auto e = p->find("ep")) {
-      s.ep = bounded_int(*e, 1, 1 << 20);
-      if (!s.model.is_moe()) e->fail(fmt::format("ep = {} needs a mixture-of-experts model; {} is dense", s.ep, s.model.id));
-      if (s.tp % s.ep != 0)
-        e->fail(fmt::format("ep = {} must divide tp = {} (experts over ep GPUs, each expert over the other tp/ep)", s.ep, s.tp));
-      if (s.model.moe.experts % s.ep != 0)
-        e->fail(fmt::format("model.moe.experts = {} is not divisible by ep = {}", s.model.moe.experts, s.ep));
-    }
-    if (s.model.is_moe() && s.model.moe.expert_ffn_hidden % s.moe_tp() != 0)
-      p->fail(fmt::format("model.moe.expert_ffn_hidden = {} is not divisible by tp/ep = {}", s.model.moe.expert_ffn_hidden,
-                          s.moe_tp()));
-    if (s.model.heads % s.tp != 0)
-      p->at("tp").fail(fmt::format("model.heads = {} is not divisible by tp = {}", s.model.heads, s.tp));
-    if (s.model.kv_heads % s.tp != 0 && s.tp % s.model.kv_heads != 0)
-      p->at("tp").fail(fmt::format("model.kv_heads = {} and tp = {}: one must divide the other", s.model.kv_heads, s.tp));
-    if (s.model.ffn_hidden % s.tp != 0)
-      p->at("tp").fail(fmt::format("model.ffn_hidden = {} is not divisible by tp = {}", s.model.ffn_hidden, s.tp));
-    if (s.pp > s.model.layers)
-      p->at("pp").fail(fmt::format("pp = {} exceeds model.layers = {}", s.pp, s.model.layers));
-  }
+  if (auto p = n.find("parallelism")) parse_parallelism(*p, s);
   if (auto mo = n.find("moe")) {
     if (!s.model.is_moe()) mo->fail(fmt::format("serving.moe applies to mixture-of-experts models; {} is dense", s.model.id));
     mo->expect_only({"routing"});
     if (auto r = mo->find("routing")) s.routing = parse_routing(*r, s.model.moe.experts);
   }
   const int64_t needed = int64_t(s.replicas) * s.gpus_per_replica();
-  if (needed > total_gpus)
+  if (!disaggregated && needed > total_gpus)
     (n.has("replicas") ? n.at("replicas") : n).fail(fmt::format(
         "replicas x tp x pp = {} x {} x {} = {} GPUs, but the cluster has {}", s.replicas, s.tp, s.pp, needed, total_gpus));
-  if (auto p = n.find("placement")) {
-    if (p->is_scalar()) {
-      p->as_choice({"packed"});
-    } else {
-      for (const auto& item : p->items()) s.first_gpus.push_back(bounded_int(item, 0, total_gpus - 1));
-      if (static_cast<int>(s.first_gpus.size()) != s.replicas)
-        p->fail(fmt::format("lists {} first GPUs for {} replicas", s.first_gpus.size(), s.replicas));
-      std::vector<std::pair<int, int>> spans;
-      for (int g : s.first_gpus) {
-        if (g + s.gpus_per_replica() > total_gpus)
-          p->fail(fmt::format("a replica starting at GPU {} needs {} GPUs, past the cluster's {}", g, s.gpus_per_replica(), total_gpus));
-        if (g % s.tp != 0) p->fail(fmt::format("first GPU {} is not a multiple of tp = {} (TP groups stay aligned)", g, s.tp));
-        spans.emplace_back(g, g + s.gpus_per_replica());
-      }
-      std::sort(spans.begin(), spans.end());
-      for (size_t i = 1; i < spans.size(); ++i)
-        if (spans[i].first < spans[i - 1].second) p->fail(fmt::format("replicas overlap at GPU {}", spans[i].first));
-    }
-  }
+  if (auto p = n.find("placement")) parse_placement(*p, s, 0, total_gpus);
   auto& sch = s.scheduler;
   apply_engine_defaults(s, gpu);
-  if (auto c = n.find("scheduler")) {
-    c->expect_only({"max_num_seqs", "max_num_batched_tokens", "chunked_prefill", "block_size", "gpu_memory_utilization",
-                    "preemption", "prefix_caching", "policy", "num_gpu_blocks", "iteration_overhead", "max_model_len"});
-    if (auto v = c->find("max_num_seqs")) sch.max_num_seqs = bounded_int(*v, 1, 1'000'000);
-    if (auto v = c->find("max_num_batched_tokens")) sch.max_num_batched_tokens = bounded_int(*v, 1, 10'000'000);
-    if (auto v = c->find("chunked_prefill")) sch.chunked_prefill = v->as_bool();
-    if (auto v = c->find("block_size")) sch.block_size = bounded_int(*v, 1, 4096);
-    if (auto v = c->find("gpu_memory_utilization")) {
-      sch.gpu_memory_utilization = v->as_double();
-      if (!(sch.gpu_memory_utilization > 0 && sch.gpu_memory_utilization <= 1)) v->fail("must be in (0, 1]");
-    }
-    if (auto v = c->find("preemption")) sch.preemption = v->as_choice({"recompute", "swap"});
-    if (auto v = c->find("prefix_caching")) sch.prefix_caching = v->as_bool();
-    if (auto v = c->find("policy")) sch.policy = v->as_choice({"fcfs", "priority", "lpm"});
-    if (auto v = c->find("num_gpu_blocks")) sch.num_gpu_blocks = bounded_int64(*v, 1, int64_t(1) << 40);
-    if (auto v = c->find("iteration_overhead")) {
-      sch.iteration_overhead_s = v->as_quantity(Dimension::time);
-      if (!(sch.iteration_overhead_s >= 0) || sch.iteration_overhead_s > 10) v->fail("must be between 0 s and 10 s");
-      sch.iteration_overhead_source = "scenario";
-    }
-    if (auto v = c->find("max_model_len")) sch.max_model_len = bounded_int64(*v, 1, kMaxTokens * 2);
-  }
-  if (sch.policy == "lpm" && !sch.prefix_caching)
-    n.at("scheduler").fail("policy lpm (longest prefix match first) needs prefix_caching: true");
+  if (auto c = n.find("scheduler")) parse_scheduler(*c, sch);
   default_overhead(s);
   if (auto r = n.find("router")) {
     const std::vector<std::string> policies{"round_robin", "least_requests", "least_kv", "prefix_aware", "power_of_two", "cost"};
@@ -331,6 +447,8 @@ ServingSpec parse_serving(const YamlNode& model, const YamlNode& n, const hw::Ca
   if (auto a = n.find("admission")) {
     a->expect_only({"policy", "reject_priority"});
     s.admission.policy = a->at("policy").as_choice({"none", "estimated_ttft"});
+    if (disaggregated && s.admission.policy != "none")
+      a->at("policy").fail("early rejection estimates a colocated replica's TTFT; it is not modelled for disaggregated pools");
     if (auto p = a->find("reject_priority")) s.admission.reject_priority = bounded_int(*p, 0, 1000);
   }
   if (auto l = n.find("slo")) {
@@ -343,6 +461,8 @@ ServingSpec parse_serving(const YamlNode& model, const YamlNode& n, const hw::Ca
     }
   }
   s.workload = parse_workload(n.at("workload"));
+  // Last, so each pool copies the router, SLO and workload too.
+  if (disaggregated) parse_disaggregation(*disaggregated, s, total_gpus);
   return s;
 }
 

@@ -10,6 +10,7 @@
 #include "core/yaml_reader.hpp"
 #include "hwmodels/catalog/catalog.hpp"
 #include "sim/moe/routing.hpp"
+#include "sim/serving/disaggregation_spec.hpp"
 #include "sim/scenario/workload.hpp"
 
 namespace foresight::sim {
@@ -97,15 +98,15 @@ struct ServingSpec : WorkloadSpec {
   std::vector<int> first_gpus;      // each replica's first GPU; default packed
   SchedulerSpec scheduler;
   std::string kernel_family() const override { return engine_name(engine); }
-  nlohmann::json describe() const override {
-    return {{"model", model.id}, {"engine", engine_name(engine)}, {"precision", precision}, {"kv_dtype", kv_dtype},
-            {"replicas", replicas}, {"tp", tp}, {"pp", pp}, {"ep", ep}};
-  }
+  nlohmann::json describe() const override;
   RouterSpec router;
   AdmissionSpec admission;
   SloSpec slo;
   ServingWorkloadSpec workload;
+  DisaggregationSpec disaggregation;
   int gpus_per_replica() const { return tp * pp; }
+  // Every GPU the run serves on: the replicas', or both pools' when disaggregated.
+  int total_gpus() const;
 };
 
 // `model` is the scenario's model node (catalog id or inline), `serving` its serving node.

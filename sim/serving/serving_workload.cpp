@@ -30,6 +30,31 @@ struct ServingResult : WorkloadResult {
   }
 };
 
+// The smallest request the workload can send (trace lengths are known only when read: 1).
+int64_t smallest(const LengthDist& d) { return d.dist == "fixed" ? int64_t(d.value) : d.dist == "trace" ? 1 : int64_t(d.min); }
+
+// Fails, located, when a replica has no room for KV at all, or not even for the smallest request
+// (a disaggregated pool: its prompt on the prefill pool, prompt and output on the decode pool).
+void check_fit(const ServingSpec& spec, const hw::GpuSpec& gpu, const YamlNode& node, bool holds_output, bool pool) {
+  const ReplicaMemory m = plan_replica_memory(spec, gpu);
+  const YamlNode where = node.find("parallelism") ? node.at("parallelism") : node;
+  if (m.blocks < 1) {
+    const double gib = 1073741824.0;
+    where.fail(fmt::format("{} does not fit: per GPU {:.1f} GiB usable ({:.0f} % of {:.1f} GiB) minus weights {:.1f} GiB, "
+                           "activations {:.1f} GiB and reserved {:.1f} GiB leaves no room for the KV cache; "
+                           "raise tp/pp, lower precision or max_num_batched_tokens",
+                           spec.model.id, m.usable / gib, 100 * spec.scheduler.gpu_memory_utilization, m.capacity / gib,
+                           m.weights / gib, m.activations / gib, m.reserved / gib));
+  }
+  if (!pool) return;   // a colocated replica turns away requests too long for it (reason too_long)
+  const int64_t tokens = smallest(spec.workload.input) + (holds_output ? smallest(spec.workload.output) : 0);
+  const int64_t blocks = (tokens + spec.scheduler.block_size - 1) / spec.scheduler.block_size;
+  if (blocks > m.blocks)
+    where.fail(fmt::format("a replica holds {} KV blocks of {} tokens, too few for the smallest request ({} tokens{}); "
+                           "raise tp/pp or lower the request lengths",
+                           m.blocks, spec.scheduler.block_size, tokens, holds_output ? ", prompt and output" : ", its prompt"));
+}
+
 class ServingWorkload final : public Workload {
  public:
   std::string kind() const override { return "serving"; }
@@ -42,15 +67,12 @@ class ServingWorkload final : public Workload {
     auto spec = std::make_shared<ServingSpec>(
         parse_serving(ctx.root.at("model"), serving, ctx.catalog, ctx.cluster.gpu_spec, ctx.total_gpus));
     // An impossible fit is an input error with the numbers, not a run that rejects every request.
-    const ReplicaMemory m = plan_replica_memory(*spec, ctx.cluster.gpu_spec);
-    if (m.blocks < 1) {
-      const double gib = 1073741824.0;
-      const YamlNode where = serving.find("parallelism") ? serving.at("parallelism") : serving;
-      where.fail(fmt::format("{} does not fit: per GPU {:.1f} GiB usable ({:.0f} % of {:.1f} GiB) minus weights {:.1f} GiB, "
-                             "activations {:.1f} GiB and reserved {:.1f} GiB leaves no room for the KV cache; "
-                             "raise tp/pp, lower precision or max_num_batched_tokens",
-                             spec->model.id, m.usable / gib, 100 * spec->scheduler.gpu_memory_utilization, m.capacity / gib,
-                             m.weights / gib, m.activations / gib, m.reserved / gib));
+    if (spec->disaggregation.enabled()) {
+      const YamlNode d = serving.at("disaggregation");
+      check_fit(*spec->disaggregation.prefill, ctx.cluster.gpu_spec, d.at("prefill"), false, true);
+      check_fit(*spec->disaggregation.decode, ctx.cluster.gpu_spec, d.at("decode"), true, true);
+    } else {
+      check_fit(*spec, ctx.cluster.gpu_spec, serving, true, false);
     }
     return spec;
   }
