@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <boost/random/uniform_real_distribution.hpp>
+
 namespace foresight::sim {
 
 namespace {
@@ -17,9 +19,9 @@ constexpr size_t kLpmQueueLimit = 128;
 
 }  // namespace
 
-Replica::Replica(int index, const ServingSpec& spec, int64_t kv_blocks, double block_bytes)
+Replica::Replica(int index, const ServingSpec& spec, int64_t kv_blocks, double block_bytes, uint64_t seed)
     : index_(index), spec_(spec), kv_(kv_blocks, spec.scheduler.block_size, spec.scheduler.prefix_caching),
-      block_bytes_(block_bytes) {}
+      block_bytes_(block_bytes), rng_(seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(index) + 1) {}
 
 bool Replica::can_hold(const Request& r) const {
   const auto& s = spec_.scheduler;
@@ -90,8 +92,14 @@ void Replica::plan_running(int64_t& budget, Step& step, bool prefills_only, bool
       continue;
     }
     const int64_t n = chunked || decode ? std::min(r->pending(), budget) : r->pending();
+    // A speculating decode verifies its drafts in the same pass: their KV needs room and they count
+    // against the token budget (as vLLM schedules spec tokens), as far as the output still goes.
+    const int64_t draft = decode && spec_.speculative.enabled() && r->generated > 0
+                              ? std::max<int64_t>(0, std::min<int64_t>({spec_.speculative.tokens, budget - n,
+                                                                        r->output_tokens - r->generated - 1}))
+                              : 0;
     bool kept = true;
-    while (!kv_.grow(*r, r->computed + n)) {
+    while (!kv_.grow(*r, r->computed + n + draft)) {
       // Out of blocks: preempt the running request admitted last, or the least important one.
       Request* victim = running_.back();
       if (spec_.scheduler.policy == "priority")
@@ -109,8 +117,8 @@ void Replica::plan_running(int64_t& budget, Step& step, bool prefills_only, bool
       if (pos < i) --i;
     }
     if (!kept) continue;
-    step.entries.push_back({r, n, r->computed});
-    budget -= n;
+    step.entries.push_back({r, n, r->computed, draft});
+    budget -= n + draft;
     ++i;
   }
 }
@@ -195,10 +203,19 @@ Step Replica::plan() {
     const Request& r = *e.request;
     step.shape.tokens += e.tokens;
     if (e.context_before + e.tokens == r.tokens()) ++step.shape.sampled;
-    if (is_decode(r) && e.tokens == 1) {
+    if (e.draft > 0) {
+      // The target verifies the sequence's new token and its drafts together: a short chunk of
+      // draft + 1 queries against the context, with logits at every position.
+      step.shape.tokens += e.draft;
+      step.shape.sampled += e.draft;
+      step.shape.prefills.emplace_back(e.tokens + e.draft, e.context_before);
+      step.draft_context.push_back(e.context_before + 1);
+      ++step.decode_tokens;
+    } else if (is_decode(r) && e.tokens == 1) {
       step.shape.decode_context.push_back(e.context_before + 1);
       ++step.decode_tokens;
     } else {
+      if (spec_.speculative.enabled()) step.draft_prefills.emplace_back(e.tokens, e.context_before);
       step.shape.prefills.emplace_back(e.tokens, e.context_before);
       step.prefill_tokens += e.tokens;
     }
@@ -229,6 +246,19 @@ void Replica::finish(Step& step, double now, const ReplicaEvents& events) {
       events.token_gap(r, gap);
     }
     r.last_token = now;
+    if (e.draft > 0) {
+      // Drafts accepted one by one with probability alpha until the first rejection; they arrive
+      // with the step's own token, so their gaps are zero.
+      const double alpha = spec_.speculative.acceptance;
+      boost::random::uniform_real_distribution<double> u(0.0, 1.0);
+      int64_t accepted = 0;
+      while (accepted < e.draft && u(rng_) < alpha) ++accepted;
+      for (int64_t k = 0; k < accepted; ++k) events.token_gap(r, 0.0);
+      r.generated += accepted;
+      r.computed += accepted;
+      ++spec_steps_;
+      spec_tokens_ += 1 + accepted;
+    }
     if (r.done()) done.push_back(&r);
   }
   for (Request* r : handed) {

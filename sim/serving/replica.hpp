@@ -14,6 +14,8 @@
 #include <functional>
 #include <vector>
 
+#include <boost/random/mersenne_twister.hpp>
+
 #include "sim/serving/iteration_cost.hpp"
 #include "sim/serving/kv_cache.hpp"
 #include "sim/serving/request.hpp"
@@ -25,6 +27,7 @@ struct StepEntry {
   Request* request = nullptr;
   int64_t tokens = 0;          // new tokens this step computes for it
   int64_t context_before = 0;  // tokens already in its KV cache
+  int64_t draft = 0;           // speculative decoding: drafted tokens the target verifies with it
 };
 
 struct Step {
@@ -32,6 +35,10 @@ struct Step {
   StepShape shape;
   double swap_bytes = 0;       // KV moved to or from host memory (per GPU) by swap preemption this step
   int64_t prefill_tokens = 0, decode_tokens = 0;
+  // Speculative decoding: what the drafter runs this step, the prompt chunks (it keeps its own KV)
+  // and the context of each sequence it drafts for.
+  std::vector<std::pair<int64_t, int64_t>> draft_prefills;
+  std::vector<int64_t> draft_context;
   bool empty() const { return entries.empty(); }
 };
 
@@ -48,7 +55,8 @@ struct ReplicaEvents {
 class Replica {
  public:
   // `block_bytes`: one KV block on one GPU, for the host traffic of swap preemption.
-  Replica(int index, const ServingSpec& spec, int64_t kv_blocks, double block_bytes);
+  // `seed`: speculative decoding's acceptance draws.
+  Replica(int index, const ServingSpec& spec, int64_t kv_blocks, double block_bytes, uint64_t seed = 1);
 
   int index() const { return index_; }
   void enqueue(Request* r);                  // routed here: waits for admission
@@ -90,6 +98,8 @@ class Replica {
   int64_t preemptions() const { return preemptions_; }
   int64_t prefill_computed() const { return prefill_computed_; }
   int64_t cache_hit_tokens() const { return cache_hit_tokens_; }
+  int64_t speculative_steps() const { return spec_steps_; }     // sequence-steps that verified drafts
+  int64_t speculative_tokens() const { return spec_tokens_; }   // tokens those emitted
   int64_t prompt_tokens_admitted() const { return prompt_tokens_admitted_; }
 
  private:
@@ -107,6 +117,8 @@ class Replica {
   std::vector<Request*> preempted_now_;
   std::deque<Request*> incoming_, ready_;   // disaggregated decode: awaiting blocks; KV arrived
   int64_t holding_ = 0;                     // disaggregated prefill: handed off, KV not yet released
+  boost::random::mt19937_64 rng_;
+  int64_t spec_steps_ = 0, spec_tokens_ = 0;
   int64_t waiting_tokens_ = 0;
   bool busy_ = false;
   int64_t preemptions_ = 0, prefill_computed_ = 0, cache_hit_tokens_ = 0, prompt_tokens_admitted_ = 0;

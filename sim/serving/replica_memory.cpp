@@ -69,6 +69,13 @@ ReplicaMemory plan_replica_memory(const ServingSpec& s, const hw::GpuSpec& gpu) 
   // Latent attention caches one compressed latent and rotary key per token and layer, which every
   // tensor-parallel rank keeps whole (the heads share it).
   if (m.mla.kv_lora_rank > 0) r.kv_bytes_per_token = layers_kv * mla_cache_width(m) * dtype_size(s.kv_dtype);
+  if (s.speculative.enabled()) {
+    // The drafter's weights and its KV cache (one entry per token, beside the target's) live on the
+    // same GPUs.
+    const ReplicaMemory d = plan_replica_memory(draft_spec(s), gpu);
+    r.weights += d.weights;
+    r.kv_bytes_per_token += d.kv_bytes_per_token;
+  }
   r.block_bytes = r.kv_bytes_per_token * s.scheduler.block_size;
   if (s.scheduler.num_gpu_blocks) {
     r.blocks = *s.scheduler.num_gpu_blocks;

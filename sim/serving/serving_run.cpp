@@ -32,6 +32,7 @@ const char* role_name(Role r) { return r == Role::prefill ? "prefill " : r == Ro
 struct ReplicaSlot {
   std::unique_ptr<Replica> replica;
   std::unique_ptr<IterationCost> cost;
+  std::unique_ptr<IterationCost> draft_cost;   // speculative decoding's drafter on the same GPUs
   const ServingSpec* spec = nullptr;   // the replica's pool (the scenario's spec when colocated)
   Role role = Role::colocated;
   int first_gpu = 0;
@@ -109,9 +110,14 @@ class ServingDriver {
       s.first_gpu = pool.first_gpus.empty() ? r * pool.gpus_per_replica() : pool.first_gpus[static_cast<size_t>(r)];
       std::vector<int> ranks(static_cast<size_t>(pool.gpus_per_replica()));
       for (size_t i = 0; i < ranks.size(); ++i) ranks[i] = s.first_gpu + static_cast<int>(i);
-      s.replica = std::make_unique<Replica>(k, pool, memory.blocks, memory.block_bytes);
+      s.replica = std::make_unique<Replica>(k, pool, memory.blocks, memory.block_bytes, session_.scenario().seed);
       s.cost = std::make_unique<IterationCost>(pool, session_.compute(), session_.collectives(),
                                                session_.measured_collectives_in_use(), ranks);
+      if (pool.speculative.enabled() && role != Role::prefill) {
+        draft_specs_.push_back(std::make_unique<ServingSpec>(draft_spec(pool)));
+        s.draft_cost = std::make_unique<IterationCost>(*draft_specs_.back(), session_.compute(), session_.collectives(),
+                                                       session_.measured_collectives_in_use(), ranks);
+      }
       slots_.push_back(std::move(s));
       slot_ids.push_back(k);
       replicas.push_back(slots_.back().replica.get());
@@ -292,16 +298,41 @@ class ServingDriver {
     slot.cost_sum.gemm += c.gemm, slot.cost_sum.attention += c.attention, slot.cost_sum.memory += c.memory;
     slot.cost_sum.communication += c.communication, slot.cost_sum.overhead += c.overhead;
     const double swap = host_bandwidth_ > 0 ? slot.step.swap_bytes / host_bandwidth_ : 0.0;
+    const double draft = slot.draft_cost ? draft_time(slot) : 0.0;
+    draft_time_ += draft;
     rep.set_busy(true);
     slot.step_start = engine_->now();
     for (const auto& e : slot.step.entries)
       if (e.request->scheduled < 0) e.request->scheduled = slot.step_start;
-    const ActivityId id = engine_->compute(Lane{slot.first_gpu, 0}, c.total() + swap);
+    const ActivityId id = engine_->compute(Lane{slot.first_gpu, 0}, c.total() + swap + draft);
     engine_->then(id, [this, k](ActivityId) { step_done(k); });
     // Layer-wise push: the KV of every layer but the last goes out while this step computes it.
     if (slot.role == Role::prefill && spec_.disaggregation.kv.layerwise)
       for (const auto& e : slot.step.entries)
         if (e.context_before + e.tokens == e.request->input_tokens) start_kv(*live_.at(e.request->id), KvPart::bulk);
+  }
+
+  // The drafter's share of a step: its prefill of the step's prompt chunks, then gamma decode
+  // passes, one after another, over the sequences it drafts for (each at its current context).
+  double draft_time(ReplicaSlot& slot) {
+    const Step& st = slot.step;
+    double t = 0;
+    if (!st.draft_prefills.empty()) {
+      StepShape p;
+      p.prefills = st.draft_prefills;
+      for (const auto& [n, ctx] : p.prefills) p.tokens += n;
+      t += slot.draft_cost->step(p).total();
+    }
+    if (!st.draft_context.empty()) {
+      StepShape d;
+      d.tokens = d.sampled = static_cast<int64_t>(st.draft_context.size());
+      d.decode_context = st.draft_context;
+      for (int i = 0; i < slot.spec->speculative.tokens; ++i) {
+        t += slot.draft_cost->step(d).total();
+        for (auto& c : d.decode_context) ++c;
+      }
+    }
+    return t;
   }
 
   void step_done(int k) {
@@ -449,6 +480,20 @@ class ServingDriver {
                                         ": each step is one activity on the replica's first GPU; its tensor-parallel "
                                         "all-reduces are timed by the collective model inside the step"}};
     if (disaggregated_) j["disaggregation"] = disaggregation_json();
+    if (decode_spec_.speculative.enabled()) {
+      const auto& sp = decode_spec_.speculative;
+      int64_t steps = 0, tokens = 0;
+      for (const auto& s : slots_) steps += s.replica->speculative_steps(), tokens += s.replica->speculative_tokens();
+      j["speculative"] = {{"method", sp.method},
+                          {"draft_model", sp.method == "draft" ? sp.draft_model.id : decode_spec_.model.id + " MTP layer"},
+                          {"tokens", sp.tokens},
+                          {"acceptance", sp.acceptance},
+                          {"expected_tokens_per_step", sp.expected_tokens()},
+                          {"sequence_steps", steps},
+                          {"tokens_emitted", tokens},
+                          {"mean_tokens_per_step", steps ? double(tokens) / double(steps) : 0.0},
+                          {"draft_time_s", draft_time_}};
+    }
     if (source_.skipped_trace_rows() > 0)
       warnings_.push_back(fmt::format("{} trace rows with 0 input or output tokens were skipped", source_.skipped_trace_rows()));
     if (!options_.requests_csv.empty()) j["requests_file"] = options_.requests_csv;
@@ -481,6 +526,8 @@ class ServingDriver {
   std::unordered_map<int64_t, std::unique_ptr<Request>> prefill_copies_;
   std::deque<Request*> global_queue_;
   int64_t remote_prefills_ = 0, local_prefills_ = 0;
+  std::vector<std::unique_ptr<ServingSpec>> draft_specs_;
+  double draft_time_ = 0;
   ReplicaEvents events_;
   double host_bandwidth_ = 0;
   std::vector<std::string> warnings_;

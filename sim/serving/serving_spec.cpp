@@ -306,6 +306,32 @@ std::shared_ptr<ServingSpec> parse_pool(const YamlNode& p, const ServingSpec& ba
   return out;
 }
 
+// The drafter runs tensor-parallel on the replica's GPUs (vLLM's default draft TP = target TP).
+void check_draft_split(const YamlNode& where, const hw::ModelSpec& d, int tp) {
+  if (d.heads % tp != 0 || (d.kv_heads % tp != 0 && tp % d.kv_heads != 0) || d.ffn_hidden % tp != 0)
+    where.fail(fmt::format("draft model {} ({} heads, {} KV heads, FFN {}) does not split over tp = {}", d.id, d.heads,
+                           d.kv_heads, d.ffn_hidden, tp));
+}
+
+void parse_speculative(const YamlNode& n, ServingSpec& s, const hw::Catalog& catalog) {
+  n.expect_only({"method", "draft_model", "tokens", "acceptance"});
+  auto& sp = s.speculative;
+  sp.method = n.at("method").as_choice({"draft", "mtp"});
+  sp.tokens = bounded_int(n.at("tokens"), 1, 16);
+  sp.acceptance = n.at("acceptance").as_double();
+  if (!(sp.acceptance >= 0 && sp.acceptance <= 1)) n.at("acceptance").fail(fmt::format("must be between 0 and 1, got {}", sp.acceptance));
+  if (sp.method == "draft") {
+    const YamlNode m = n.at("draft_model");
+    sp.draft_model = resolve_model(m, catalog, true);
+    check_draft_split(m, sp.draft_model, s.tp);
+    if (sp.draft_model.vocab != s.model.vocab)
+      m.fail(fmt::format("draft model {} has a {}-token vocabulary, the target {} one of {}: they must share a tokenizer",
+                         sp.draft_model.id, sp.draft_model.vocab, s.model.id, s.model.vocab));
+  } else if (n.has("draft_model")) {
+    n.at("draft_model").fail("method mtp drafts with the target's own extra layer; draft_model belongs to method draft");
+  }
+}
+
 void parse_disaggregation(const YamlNode& d, ServingSpec& s, int total_gpus) {
   d.expect_only({"prefill", "decode", "prefill_routing", "conditional", "kv_transfer"});
   auto& dis = s.disaggregation;
@@ -313,6 +339,8 @@ void parse_disaggregation(const YamlNode& d, ServingSpec& s, int total_gpus) {
   int prefill_end = 0;
   for (int g : dis.prefill->first_gpus) prefill_end = std::max(prefill_end, g + dis.prefill->gpus_per_replica());
   dis.decode = parse_pool(d.at("decode"), s, prefill_end, total_gpus);
+  if (s.speculative.method == "draft")
+    check_draft_split(d.at("decode"), s.speculative.draft_model, dis.decode->tp);
   // The pools share no GPU.
   for (int a : dis.prefill->first_gpus)
     for (int b : dis.decode->first_gpus)
@@ -358,6 +386,26 @@ void parse_disaggregation(const YamlNode& d, ServingSpec& s, int total_gpus) {
 
 }  // namespace
 
+double SpeculativeSpec::expected_tokens() const {
+  if (acceptance >= 1) return tokens + 1.0;
+  return (1 - std::pow(acceptance, tokens + 1)) / (1 - acceptance);
+}
+
+ServingSpec draft_spec(const ServingSpec& replica) {
+  ServingSpec d = replica;
+  d.speculative = {};
+  d.disaggregation = {};
+  if (replica.speculative.method == "draft") {
+    d.model = replica.speculative.draft_model;
+    d.ep = 1;
+  } else {
+    d.model.layers = std::max(1, replica.model.mtp_modules);
+    if (d.model.is_moe()) d.model.moe.first_dense_layers = std::min(d.model.moe.first_dense_layers, d.model.layers);
+  }
+  d.pp = 1;
+  return d;
+}
+
 int ServingSpec::total_gpus() const {
   if (disaggregation.enabled())
     return disaggregation.prefill->replicas * disaggregation.prefill->gpus_per_replica() +
@@ -384,7 +432,7 @@ ServingSpec parse_serving(const YamlNode& model, const YamlNode& n, const hw::Ca
   ServingSpec s;
   s.model = resolve_model(model, catalog, true);
   n.expect_only({"engine", "precision", "kv_dtype", "replicas", "parallelism", "placement", "scheduler", "router",
-                 "admission", "slo", "workload", "moe", "disaggregation"});
+                 "admission", "slo", "workload", "moe", "disaggregation", "speculative"});
   const auto disaggregated = n.find("disaggregation");
   if (disaggregated)
     for (const char* key : {"replicas", "parallelism", "placement"})
@@ -411,6 +459,7 @@ ServingSpec parse_serving(const YamlNode& model, const YamlNode& n, const hw::Ca
     mo->expect_only({"routing"});
     if (auto r = mo->find("routing")) s.routing = parse_routing(*r, s.model.moe.experts);
   }
+  if (auto sp = n.find("speculative")) parse_speculative(*sp, s, catalog);
   const int64_t needed = int64_t(s.replicas) * s.gpus_per_replica();
   if (!disaggregated && needed > total_gpus)
     (n.has("replicas") ? n.at("replicas") : n).fail(fmt::format(

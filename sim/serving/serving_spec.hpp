@@ -81,6 +81,20 @@ struct ServingWorkloadSpec {
   std::vector<PriorityClass> priorities;
 };
 
+// Speculative decoding (`serving.speculative`): each decode step, a drafter proposes `tokens` (gamma)
+// tokens per sequence one after another, and the target verifies them in one pass over gamma + 1
+// tokens; each draft is accepted with probability `acceptance` (alpha) until the first rejection,
+// and the target adds one token of its own, so a step emits 1..gamma+1 tokens, on average
+// (1 - alpha^(gamma+1)) / (1 - alpha).
+struct SpeculativeSpec {
+  std::string method;               // "" (off) | draft (a smaller model) | mtp (one extra layer of the target: MTP, EAGLE)
+  hw::ModelSpec draft_model;        // method draft
+  int tokens = 0;                   // gamma
+  double acceptance = 0;            // alpha
+  bool enabled() const { return tokens > 0; }
+  double expected_tokens() const;   // per sequence and step, the closed form above
+};
+
 struct ServingSpec : WorkloadSpec {
   hw::ModelSpec model;
   ServingEngine engine = ServingEngine::vllm;
@@ -104,10 +118,16 @@ struct ServingSpec : WorkloadSpec {
   SloSpec slo;
   ServingWorkloadSpec workload;
   DisaggregationSpec disaggregation;
+  SpeculativeSpec speculative;
   int gpus_per_replica() const { return tp * pp; }
   // Every GPU the run serves on: the replicas', or both pools' when disaggregated.
   int total_gpus() const;
 };
+
+// The drafter of a replica that speculates, as a replica description on the same GPUs: the draft
+// model, or for mtp the target's shape cut to its MTP layers (at least one) with its embedding and
+// LM head.
+ServingSpec draft_spec(const ServingSpec& replica);
 
 // `model` is the scenario's model node (catalog id or inline), `serving` its serving node.
 ServingSpec parse_serving(const YamlNode& model, const YamlNode& serving, const hw::Catalog& catalog,
