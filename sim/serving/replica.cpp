@@ -293,6 +293,7 @@ std::vector<Request*> Replica::reserve_expected() {
     }
     cache_hit_tokens_ += hit * bs;
     r->cached_tokens = hit * bs;
+    inbound_tokens_ -= r->input_tokens;
     incoming_.pop_front();
     reserved.push_back(r);
   }
@@ -302,6 +303,7 @@ std::vector<Request*> Replica::reserve_expected() {
 void Replica::kv_arrived(Request* r) {
   r->computed = r->input_tokens - 1;
   r->remote_kv = true;
+  --inbound_;
   ready_.push_back(r);
 }
 

@@ -78,6 +78,10 @@ class Replica {
   // reserved request ready to join the batch, its last prompt token recomputed by its first step
   // (which samples its first output token, as vLLM's KV connectors do).
   void expect(Request* r) { incoming_.push_back(r); }
+  // Routed here for a remote prefill: counts as load from arrival until its KV lands (routers must
+  // see requests whose prefill or hand-off is under way), its prompt as KV demand until reserved.
+  void inbound(const Request& r) { ++inbound_, inbound_tokens_ += r.input_tokens; }
+  int64_t inbound_tokens() const { return inbound_tokens_; }
   std::vector<Request*> reserve_expected();
   void kv_arrived(Request* r);
   int64_t expected() const { return static_cast<int64_t>(incoming_.size()); }
@@ -85,7 +89,7 @@ class Replica {
 
   // Load, for routers and admission.
   int64_t outstanding() const {
-    return static_cast<int64_t>(waiting_.size() + running_.size() + incoming_.size() + ready_.size());
+    return static_cast<int64_t>(waiting_.size() + running_.size() + ready_.size()) + inbound_;
   }
   int64_t running() const { return static_cast<int64_t>(running_.size()); }
   int64_t waiting() const { return static_cast<int64_t>(waiting_.size()); }
@@ -117,6 +121,7 @@ class Replica {
   std::vector<Request*> preempted_now_;
   std::deque<Request*> incoming_, ready_;   // disaggregated decode: awaiting blocks; KV arrived
   int64_t holding_ = 0;                     // disaggregated prefill: handed off, KV not yet released
+  int64_t inbound_ = 0, inbound_tokens_ = 0; // disaggregated decode: routed here, KV not landed / not reserved
   boost::random::mt19937_64 rng_;
   int64_t spec_steps_ = 0, spec_tokens_ = 0;
   int64_t waiting_tokens_ = 0;

@@ -16,7 +16,8 @@ Router::Router(const ServingSpec& spec, uint64_t seed, int replicas)
 
 double Router::kv_load(const Replica& x) const {
   const auto& kv = x.kv();
-  return double(kv.in_use() + kv.blocks_for(x.waiting_prefill_tokens())) / double(kv.total());
+  return double(kv.in_use() + kv.blocks_for(x.waiting_prefill_tokens()) + kv.blocks_for(x.inbound_tokens())) /
+         double(kv.total());
 }
 
 double Router::cost(const Request& r, const Replica& x, int index) const {

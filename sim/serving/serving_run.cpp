@@ -150,6 +150,7 @@ class ServingDriver {
       if (!prefill_replicas_.front()->can_hold(*copy)) return reject(std::move(owned), "too_long");
       ++remote_prefills_;
       r->replica = k;
+      slot.replica->inbound(*r);
       live_.emplace(r->id, std::move(owned));
       prefill_copies_.emplace(r->id, std::move(copy));
       if (spec_.disaggregation.kv.mode == "push") {

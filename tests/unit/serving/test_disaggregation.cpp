@@ -4,6 +4,9 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
 
 #include "helpers.hpp"
 #include "sim/run/session.hpp"
@@ -218,4 +221,26 @@ TEST_CASE("disaggregated runs are deterministic for a seed", "[serving][disaggre
   CHECK(a["ttft_ms"] == b["ttft_ms"]);
   CHECK(a["tpot_ms"] == b["tpot_ms"]);
   CHECK(a["ttft_breakdown_ms"] == b["ttft_breakdown_ms"]);
+}
+
+TEST_CASE("the decode router counts requests whose prefill or hand-off is under way", "[serving][disaggregation]") {
+  // Eight requests at once, least_requests over two decode replicas: each routed request must count
+  // as load on its replica from arrival, so they split 4/4 rather than all landing on one.
+  const std::string pools =
+      "    prefill: {replicas: 2, parallelism: {tp: 1}}\n    decode: {replicas: 2, parallelism: {tp: 1}}\n";
+  for (const std::string kv : {"{mode: pull}", "{mode: push}"}) {
+    CAPTURE(kv);
+    const auto path = std::filesystem::temp_directory_path() / "foresight-disagg-routing.csv";
+    RunOptions options;
+    options.requests_path = path.string();
+    test::run_serving_yaml(disagg_yaml(pools, kv, 8, 1000, 16, "analytical", "1000000/s", "  router: least_requests\n"), {},
+                           options);
+    std::ifstream in(path);
+    std::string line;
+    std::getline(in, line);
+    std::map<std::string, int> per_replica;
+    while (std::getline(in, line)) ++per_replica[line.substr(line.find(',') + 1, line.find(',', line.find(',') + 1) - line.find(',') - 1)];
+    REQUIRE(per_replica.size() == 2);
+    for (const auto& [replica, n] : per_replica) CHECK(n == 4);
+  }
 }
