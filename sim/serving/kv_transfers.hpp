@@ -32,11 +32,7 @@ class KvTransfers {
   // Starts `part` of request `id`'s hand-off of `tokens` tokens; returns the bytes it moves.
   double start(int64_t id, const KvEndpoints& where, int64_t tokens, KvPart part);
 
-  int64_t handoffs() const { return handoffs_; }
-  double bytes() const { return bytes_; }
-  int64_t messages() const { return messages_; }
-  int64_t transfers() const { return transfers_; }
-  nlohmann::json to_json() const;
+  nlohmann::json to_json() const;   // hand-offs, bytes, transfers, messages and the settings
 
  private:
   void part_done(int64_t id);

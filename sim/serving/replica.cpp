@@ -263,7 +263,6 @@ void Replica::finish(Step& step, double now, const ReplicaEvents& events) {
   }
   for (Request* r : handed) {
     running_.erase(std::find(running_.begin(), running_.end(), r));
-    ++holding_;
     events.handed_off(*r, now);
   }
   for (Request* r : done) {
@@ -276,7 +275,6 @@ void Replica::finish(Step& step, double now, const ReplicaEvents& events) {
 
 void Replica::release_handed_off(Request& r) {
   kv_.release(r);
-  --holding_;
 }
 
 std::vector<Request*> Replica::reserve_expected() {

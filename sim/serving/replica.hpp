@@ -84,8 +84,6 @@ class Replica {
   int64_t inbound_tokens() const { return inbound_tokens_; }
   std::vector<Request*> reserve_expected();
   void kv_arrived(Request* r);
-  int64_t expected() const { return static_cast<int64_t>(incoming_.size()); }
-  int64_t handed_off_holding() const { return holding_; }
 
   // Load, for routers and admission.
   int64_t outstanding() const {
@@ -120,7 +118,6 @@ class Replica {
   std::vector<Request*> running_;
   std::vector<Request*> preempted_now_;
   std::deque<Request*> incoming_, ready_;   // disaggregated decode: awaiting blocks; KV arrived
-  int64_t holding_ = 0;                     // disaggregated prefill: handed off, KV not yet released
   int64_t inbound_ = 0, inbound_tokens_ = 0; // disaggregated decode: routed here, KV not landed / not reserved
   boost::random::mt19937_64 rng_;
   int64_t spec_steps_ = 0, spec_tokens_ = 0;

@@ -461,13 +461,14 @@ class ServingDriver {
                    {"pp", decode_spec_.pp},
                    {"gpus", gpus},
                    {"router", spec_.router.policy},
-                   {"max_num_seqs", spec_.scheduler.max_num_seqs},
-                   {"max_num_batched_tokens", spec_.scheduler.max_num_batched_tokens},
-                   {"chunked_prefill", spec_.scheduler.chunked_prefill},
-                   {"prefix_caching", spec_.scheduler.prefix_caching},
-                   {"block_size", spec_.scheduler.block_size},
-                   {"policy", spec_.scheduler.policy},
-                   {"preemption", spec_.scheduler.preemption},
+                   // The decode pool's when disaggregated (each pool's own in `disaggregation`).
+                   {"max_num_seqs", decode_spec_.scheduler.max_num_seqs},
+                   {"max_num_batched_tokens", decode_spec_.scheduler.max_num_batched_tokens},
+                   {"chunked_prefill", decode_spec_.scheduler.chunked_prefill},
+                   {"prefix_caching", decode_spec_.scheduler.prefix_caching},
+                   {"block_size", decode_spec_.scheduler.block_size},
+                   {"policy", decode_spec_.scheduler.policy},
+                   {"preemption", decode_spec_.scheduler.preemption},
                    {"arrivals", spec_.workload.arrivals.kind}};
     if (spec_.workload.arrivals.kind == "poisson" || spec_.workload.arrivals.kind == "gamma" ||
         spec_.workload.arrivals.kind == "constant")

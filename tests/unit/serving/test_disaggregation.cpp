@@ -239,7 +239,10 @@ TEST_CASE("the decode router counts requests whose prefill or hand-off is under 
     std::string line;
     std::getline(in, line);
     std::map<std::string, int> per_replica;
-    while (std::getline(in, line)) ++per_replica[line.substr(line.find(',') + 1, line.find(',', line.find(',') + 1) - line.find(',') - 1)];
+    while (std::getline(in, line)) {   // id,replica,...
+      const size_t a = line.find(',') + 1;
+      ++per_replica[line.substr(a, line.find(',', a) - a)];
+    }
     REQUIRE(per_replica.size() == 2);
     for (const auto& [replica, n] : per_replica) CHECK(n == 4);
   }
