@@ -153,6 +153,8 @@ void AnalyticalEngine::run_backend() {
         const bool stretched = active_[it->second].slowdown != 1.0 || active_[it->second].version != 0;
         leave(e.id);
         if (stretched) r.duration = now_ - r.start;
+      } else if (graph_.forgotten(e.id) || graph_[e.id].done) {
+        continue;  // the first end of a link-sharing activity that sped up and has already completed
       }
     }
     now_ = e.time;

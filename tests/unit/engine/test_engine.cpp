@@ -166,3 +166,33 @@ TEST_CASE("an engine that keeps no history forgets completed activities but not 
   CHECK(engine.activities() == 100000);
   CHECK_THROWS_AS(engine.start_time(first), std::logic_error);  // dropped: it had completed long ago
 }
+
+TEST_CASE("a transfer that speeds up when its link frees completes once, at its new end", "[engine]") {
+  // Two transfers into one NIC: the short one ends first, the long one then runs alone and ends
+  // early. Its first, later end must not complete it again: that moved the clock past the run's
+  // last event and, once the record was forgotten, read freed memory (found by a capacity plan's
+  // overloaded 4P1D run).
+  Session session(two_nodes(Fidelity::analytical));
+  auto engine = session.engine();
+  engine->keep_history(false);
+  const double mib = 1048576;
+  const ActivityId small = engine->transfer(0, 8, 16 * mib);
+  const ActivityId big = engine->transfer(1, 8, 256 * mib);
+  int fired = 0, left = 5000;
+  double chain_end = 0;
+  // After the long transfer: 5,000 short steps (more than the 4,096 completions after which records
+  // are forgotten) that end well before the long transfer's first estimate.
+  std::function<void(ActivityId)> step = [&](ActivityId) {
+    chain_end = engine->now();
+    if (left-- > 0) engine->then(engine->compute(Lane{0, 0}, 1e-9), step);
+  };
+  engine->then(big, [&](ActivityId id) {
+    ++fired;
+    step(id);
+  });
+  (void)small;
+  engine->run();
+  CHECK(fired == 1);
+  CHECK(left == -1);
+  CHECK(engine->now() == Approx(chain_end).epsilon(1e-15));
+}
