@@ -189,7 +189,7 @@ int cli_main(int argc, char** argv) {
     return 0;
   }
   if (app.get_subcommands().empty()) {
-    std::cerr << app.help() << "error: a subcommand is required (run, cost, catalog, search)\n";
+    std::cerr << app.help() << "error: a subcommand is required (run, cost, catalog; search and plan are in the Python package: python -m foresight plan ...)\n";
     return 2;
   }
 

@@ -60,7 +60,7 @@ std::string catalog_json_text(const Catalog& c) {
   for (const auto& [id, g] : c.gpus())
     j["gpus"][id] = {{"name", g.name}, {"sm_count", g.sm_count}, {"memory_capacity_B", g.memory_capacity},
                      {"memory_bandwidth_Bps", g.memory_bandwidth}, {"nvlink_bandwidth_Bps", g.nvlink_bandwidth},
-                     {"dense_flops", g.dense_flops}, {"sources", g.sources}};
+                     {"dense_flops", g.dense_flops}, {"tdp_W", g.tdp}, {"sources", g.sources}};
   for (const auto& [id, x] : c.systems())
     j["systems"][id] = {{"name", x.name}, {"gpu", x.gpu}, {"gpus_per_node", x.gpus_per_node},
                         {"nvlink_domain", x.nvlink_domain}, {"nvls", x.nvls}, {"nics_per_node", x.nics_per_node},

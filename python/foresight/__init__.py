@@ -20,7 +20,7 @@ if os.path.isdir(_profiles) and _profiles not in os.environ.get("FORESIGHT_PROFI
     os.environ["FORESIGHT_PROFILE_PATH"] = ":".join(p for p in (os.environ.get("FORESIGHT_PROFILE_PATH"), _profiles) if p)
 
 __all__ = ["run", "run_text", "default_scenario", "catalog", "collectives_frame", "requests_frame", "max_rate",
-           "sweep", "inspect", "InputError", "search", "plot", "cost", "scenarios", "__version__"]
+           "sweep", "inspect", "InputError", "search", "plan", "plot", "cost", "scenarios", "__version__"]
 
 
 def _overrides(set):
@@ -279,3 +279,4 @@ def sweep(path: "str | os.PathLike", grid: dict, fixed: "dict | None" = None, pr
 
 from . import plot, scenarios, search  # noqa: E402,F401  (submodules: foresight.search.training, ...)
 from . import cost  # noqa: E402  (foresight.cost: single-operation queries; needs the names above)
+from .planner import plan  # noqa: E402  (serving capacity planner; needs inspect, run_text)

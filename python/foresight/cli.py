@@ -1,5 +1,5 @@
-"""The `foresight` console command of the Python package: `search` is handled here (it is Python:
-executors, stores, plots), everything else (`run`, `cost`, `catalog`, `--version`) is the same
+"""The `foresight` console command of the Python package: `search` and `plan` are handled here (they
+are Python: executors, stores, plots), everything else (`run`, `cost`, `catalog`, `--version`) is the same
 C++ command line as the `foresight` executable."""
 import sys
 
@@ -43,6 +43,10 @@ def main(argv=None):
         from .search import main as search_main
 
         return search_main(argv[1:])
+    if argv and argv[0] == "plan":
+        from .planner_cli import main as plan_main
+
+        return plan_main(argv[1:])
     plot_out = None
     if argv and argv[0] == "run" and "--plot" in argv:
         i = argv.index("--plot")

@@ -69,11 +69,92 @@ def make_point(scenario, overrides, profile="", catalog=None, tags=None, scenari
             "catalog": catalog, "tags": dict(tags or {}), "scenario_hash": h, "key": point_key(h, overrides)}
 
 
+class TaskPool:
+    """One executor kept open across several rounds of work (a planner's stages reuse its worker
+    processes instead of starting a pool per round). `map(fn, items, on_done)` runs fn over items
+    and returns the results in item order; `on_done(item, result)` sees each as it finishes (a store
+    commits there, so Ctrl-C keeps what finished). fn must be importable (a module-level function)."""
+
+    def __init__(self, executor="process", workers=None):
+        self.executor, self.workers = executor, workers
+        self._pool = self._client = self._own = None
+        if executor not in ("serial", "process", "dask") and not (hasattr(executor, "map") and hasattr(executor, "submit")):
+            raise ValueError(f"executor must be 'serial', 'process', 'dask' or a distributed.Client, not {executor!r}")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, tb):
+        self.close(wait=kind is None)  # interrupted: do not wait for the running points
+
+    def close(self, wait=True):
+        if self._pool is not None:
+            self._pool.shutdown(wait=wait, cancel_futures=True)
+            self._pool = None
+        if self._own is not None:
+            self._client.close()
+            self._own.close()
+            self._client = self._own = None
+
+    def map(self, fn, items, on_done=None, progress=True, desc="points"):
+        from tqdm.auto import tqdm
+
+        items = list(items)
+        results = [None] * len(items)
+        bar = tqdm(total=len(items), desc=desc, disable=not progress or not items, unit="pt")
+
+        def finished(i, result):
+            results[i] = result
+            if on_done is not None:
+                on_done(items[i], result)
+            bar.update()
+
+        try:
+            if self.executor == "serial" or len(items) <= 1:
+                for i, item in enumerate(items):
+                    finished(i, fn(item))
+            elif self.executor == "process":
+                from concurrent.futures import as_completed
+
+                futures = {self._process_pool().submit(fn, item): i for i, item in enumerate(items)}
+                try:
+                    for f in as_completed(futures):
+                        finished(futures[f], f.result())
+                except BaseException:
+                    for f in futures:
+                        f.cancel()
+                    raise
+            else:
+                from distributed import as_completed
+
+                if self._client is None:
+                    self._client, self._own = _dask_client(self.executor, self.workers)
+                futures = self._client.map(fn, items, pure=False)
+                index = {f.key: i for i, f in enumerate(futures)}
+                try:
+                    for f in as_completed(futures):
+                        finished(index[f.key], f.result())
+                except BaseException:
+                    self._client.cancel(futures)
+                    raise
+        finally:
+            bar.close()
+        return results
+
+    def _process_pool(self):
+        if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            # spawn, not fork: the flow backend's SimGrid state must not be inherited half-made.
+            self._pool = ProcessPoolExecutor(max_workers=self.workers or os.cpu_count() or 1,
+                                             mp_context=multiprocessing.get_context("spawn"))
+        return self._pool
+
+
 def run_points(points, executor="process", workers=None, store=None, progress=True, desc="points"):
     """Evaluates `points` (from make_point) and returns their rows in point order. Points already in
     `store` (a path or ResultStore) are not run again; each finished point is committed at once."""
-    from tqdm.auto import tqdm
-
     st = ResultStore(store) if isinstance(store, (str, os.PathLike)) else store
     done = ({p["key"] for p in points} & st.keys()) if st is not None else set()
     todo = [p for p in points if p["key"] not in done]
@@ -84,46 +165,10 @@ def run_points(points, executor="process", workers=None, store=None, progress=Tr
         if st is not None:
             st.add(point["key"], rows)
 
-    bar = tqdm(total=len(todo), desc=desc, disable=not progress or not todo, unit="pt")
     try:
-        if executor == "serial" or len(todo) <= 1:
-            for p in todo:
-                finished(p, evaluate(p))
-                bar.update()
-        elif executor == "process":
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor, as_completed
-
-            ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=ctx) as pool:
-                futures = {pool.submit(evaluate, p): p for p in todo}
-                try:
-                    for f in as_completed(futures):
-                        finished(futures[f], f.result())
-                        bar.update()
-                except BaseException:
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    raise
-        else:
-            client, own = _dask_client(executor, workers)
-            try:
-                from distributed import as_completed
-
-                futures = client.map(evaluate, todo, pure=False)
-                by_future = dict(zip(futures, todo))
-                try:
-                    for f in as_completed(futures):
-                        finished(by_future[f], f.result())
-                        bar.update()
-                except BaseException:
-                    client.cancel(futures)
-                    raise
-            finally:
-                if own:
-                    client.close()
-                    own.close()
+        with TaskPool(executor, workers) as pool:
+            pool.map(evaluate, todo, on_done=finished, progress=progress, desc=desc)
     finally:
-        bar.close()
         if st is not None:
             st.to_parquet()
     if st is not None:

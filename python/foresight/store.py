@@ -42,6 +42,11 @@ class ResultStore:
     def __len__(self):
         return self._db.execute("SELECT COUNT(*) FROM points").fetchone()[0]
 
+    def get(self, key):
+        """What was stored under `key` (a row or a list of rows), or None."""
+        found = self._db.execute("SELECT row FROM points WHERE key = ?", (key,)).fetchone()
+        return json.loads(found[0]) if found else None
+
     def add(self, key, row):
         """Commits one finished point (a row or a list of rows); a key already stored is left as it
         is (never duplicated)."""
