@@ -48,10 +48,12 @@ std::string inspect_json(const RunRequest& r) {
                      {"gpu", c.gpu_spec.id},
                      {"nodes", c.nodes},
                      {"gpus_per_node", c.system_spec.gpus_per_node},
-                     {"gpus", c.nodes * c.system_spec.gpus_per_node},
+                     {"gpus", c.total_nodes() * c.system_spec.gpus_per_node},
                      {"nvlink_domain", c.system_spec.nvlink_domain}}},
                    {"plan", s.workload->describe()},
                    {"warnings", s.warnings}};
+  for (const auto& g : c.extra)
+    j["cluster"]["extra_nodes"].push_back({{"system", g.system}, {"gpu", g.gpu_spec.id}, {"nodes", g.nodes}});
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

@@ -29,7 +29,7 @@ Cluster Cluster::build(const ClusterSpec& spec) {
   c.gpu_ = spec.gpu_spec;
   c.nic_ = spec.nic_spec;
   c.switch_ = spec.switch_spec;
-  c.nodes_ = spec.nodes;
+  c.nodes_ = spec.total_nodes();
   c.gpus_per_node_ = c.system_.gpus_per_node;
   c.domain_size_ = std::min(c.system_.nvlink_domain, c.nodes_ * c.gpus_per_node_);
   if (c.domain_size_ < c.gpus_per_node_) c.domain_size_ = c.gpus_per_node_;
@@ -45,23 +45,35 @@ Cluster Cluster::build(const ClusterSpec& spec) {
     c.nic_bw_ = std::min(c.nic_->bandwidth, c.system_.pcie_bandwidth);
     c.switch_latency_ = c.switch_->latency;
   }
+  c.groups_.push_back({0, spec.nodes, c.system_, c.gpu_, c.nvlink_bw_, c.nic_bw_});
+  for (const auto& g : spec.extra) {
+    const Group& prev = c.groups_.back();
+    const double nic = g.nic_spec ? std::min(g.nic_spec->bandwidth, g.system_spec.pcie_bandwidth) : c.nic_bw_;
+    c.groups_.push_back({prev.first_node + prev.nodes, g.nodes, g.system_spec, g.gpu_spec, g.gpu_spec.nvlink_bandwidth, nic});
+  }
 
   const int n = c.gpus();
   const int nics = c.nics_per_node_;
+  // Per-GPU NVLink and per-node NIC speeds follow the node's system.
+  auto group_of_node = [&c](int node) -> const Group& {
+    size_t i = 0;
+    while (i + 1 < c.groups_.size() && node >= c.groups_[i + 1].first_node) ++i;
+    return c.groups_[i];
+  };
   c.base_nvl_up_ = 0;
   c.base_nvl_down_ = n;
   c.base_nic_tx_ = 2 * n;
   c.base_nic_rx_ = c.base_nic_tx_ + c.nodes_ * nics;
   c.base_leaf_up_ = c.base_nic_rx_ + c.nodes_ * nics;
   c.links_.reserve(static_cast<size_t>(c.base_leaf_up_));
-  for (int g = 0; g < n; ++g) c.links_.push_back({LinkKind::nvlink_up, c.nvlink_bw_});
-  for (int g = 0; g < n; ++g) c.links_.push_back({LinkKind::nvlink_down, c.nvlink_bw_});
+  for (int g = 0; g < n; ++g) c.links_.push_back({LinkKind::nvlink_up, group_of_node(g / c.gpus_per_node_).nvlink_bw});
+  for (int g = 0; g < n; ++g) c.links_.push_back({LinkKind::nvlink_down, group_of_node(g / c.gpus_per_node_).nvlink_bw});
   if (!c.nic_) {
     c.base_nic_rx_ = c.base_leaf_up_ = c.base_leaf_down_ = c.base_agg_up_ = c.base_agg_down_ = static_cast<int>(c.links_.size());
     return c;
   }
-  for (int i = 0; i < c.nodes_ * nics; ++i) c.links_.push_back({LinkKind::nic_tx, c.nic_bw_});
-  for (int i = 0; i < c.nodes_ * nics; ++i) c.links_.push_back({LinkKind::nic_rx, c.nic_bw_});
+  for (int i = 0; i < c.nodes_ * nics; ++i) c.links_.push_back({LinkKind::nic_tx, group_of_node(i / nics).nic_bw});
+  for (int i = 0; i < c.nodes_ * nics; ++i) c.links_.push_back({LinkKind::nic_rx, group_of_node(i / nics).nic_bw});
 
   // Leaf ports split down:up by the oversubscription ratio; uplinks are individual links so ECMP can collide.
   const int radix = c.switch_->radix;
@@ -94,6 +106,19 @@ Cluster Cluster::build(const ClusterSpec& spec) {
   c.base_agg_down_ = c.base_agg_up_ + agg_links;
   for (int i = 0; i < 2 * agg_links; ++i) c.links_.push_back({i < agg_links ? LinkKind::agg_up : LinkKind::agg_down, port});
   return c;
+}
+
+const Cluster::Group& Cluster::group_at(int gpu) const {
+  const int node = gpu / gpus_per_node_;
+  size_t i = 0;
+  while (i + 1 < groups_.size() && node >= groups_[i + 1].first_node) ++i;
+  return groups_[i];
+}
+
+std::pair<int, int> Cluster::gpus_of(const std::string& system_id) const {
+  for (const auto& g : groups_)
+    if (g.system.id == system_id) return {g.first_node * gpus_per_node_, (g.first_node + g.nodes) * gpus_per_node_};
+  return {0, 0};
 }
 
 int Cluster::leaf_of(int node, int rail) const {
@@ -169,8 +194,11 @@ int Cluster::nodes_per_leaf() const {
 }
 
 std::string Cluster::describe() const {
-  std::string s = fmt::format("{} x {} ({} GPUs, {}), NVLink domain {} GPUs at {:.0f} GB/s per direction", nodes_,
-                              system_.id, gpus(), gpu_.id, domain_size_, nvlink_bw_ / 1e9);
+  std::string s = fmt::format("{} x {} ({} GPUs, {}), NVLink domain {} GPUs at {:.0f} GB/s per direction", groups_[0].nodes,
+                              system_.id, groups_[0].nodes * gpus_per_node_, gpu_.id, domain_size_, nvlink_bw_ / 1e9);
+  for (size_t i = 1; i < groups_.size(); ++i)
+    s += fmt::format(" + {} x {} ({} GPUs, {}, NVLink {:.0f} GB/s, NICs {:.0f} GB/s)", groups_[i].nodes, groups_[i].system.id,
+                     groups_[i].nodes * gpus_per_node_, groups_[i].gpu.id, groups_[i].nvlink_bw / 1e9, groups_[i].nic_bw / 1e9);
   if (nic_)
     s += fmt::format("; {} x {} per node, {} fat tree, {} tiers, leaf {}:{} ports", nics_per_node_, nic_->id,
                      kind_ == FabricKind::rail_optimized_fat_tree ? "rail-optimized" : "plain", tiers_, down_, up_);

@@ -22,13 +22,32 @@ struct FabricSpec {
   int tiers = 0;                 // 2 or 3; 0 = the fewest that fit
 };
 
+// More nodes of another system on the same scale-out fabric, after the cluster's own (serving's
+// heterogeneous pools: H100 prefill, A100 decode). Same GPUs and NICs per node as the main system,
+// NVLink domains no larger than a node, and NICs of the fabric's protocol; each node keeps its own
+// GPUs, NVLink and NIC speeds (the system's default NIC).
+struct NodeGroup {
+  std::string system;
+  int nodes = 1;
+  // Resolved (resolve_cluster):
+  SystemSpec system_spec;
+  GpuSpec gpu_spec;
+  std::optional<NicSpec> nic_spec;
+};
+
 // A cluster as the user chose it (catalog ids) plus the hardware those ids resolved to, so nothing
 // downstream looks an id up again: resolve_cluster() fills the resolved part from one catalog.
 struct ClusterSpec {
   std::string system;
   int nodes = 1;
   FabricSpec fabric;
+  std::vector<NodeGroup> extra;  // nodes of other systems, numbered after these
   uint64_t seed = 1;             // ECMP hashing
+  int total_nodes() const {
+    int n = nodes;
+    for (const auto& g : extra) n += g.nodes;
+    return n;
+  }
   // Resolved (resolve_cluster):
   SystemSpec system_spec;
   GpuSpec gpu_spec;
@@ -95,6 +114,13 @@ class Cluster {
 
   const SystemSpec& system() const { return system_; }
   const GpuSpec& gpu() const { return gpu_; }
+  // Mixed systems (ClusterSpec::extra): the system and GPU a GPU index belongs to, and the GPU
+  // range [first, end) of a system; the main system's when the cluster is uniform.
+  bool uniform() const { return groups_.size() == 1; }
+  const SystemSpec& system_at(int gpu) const { return group_at(gpu).system; }
+  const GpuSpec& gpu_at(int gpu) const { return group_at(gpu).gpu; }
+  // {first GPU, end GPU} of `system_id`'s nodes; {0, 0} when the cluster has none.
+  std::pair<int, int> gpus_of(const std::string& system_id) const;
   const NicSpec* nic() const { return nic_ ? &*nic_ : nullptr; }
   const SwitchSpec* fabric_switch() const { return switch_ ? &*switch_ : nullptr; }
   double nvlink_bandwidth() const { return nvlink_bw_; }
@@ -107,6 +133,14 @@ class Cluster {
   std::string describe() const;
 
  private:
+  struct Group {
+    int first_node = 0, nodes = 0;
+    SystemSpec system;
+    GpuSpec gpu;
+    double nvlink_bw = 0, nic_bw = 0;
+  };
+  const Group& group_at(int gpu) const;
+  std::vector<Group> groups_;   // the main system first
   SystemSpec system_;
   GpuSpec gpu_;
   std::optional<NicSpec> nic_;

@@ -30,6 +30,41 @@ std::string ids_of(const Map& m) {
   return fmt::format("{}", fmt::join(ids, ", "));
 }
 
+// Other systems' nodes on the main fabric: one group per system, shaped like the main nodes (so
+// routes and rails stay per-node arithmetic), NVLink inside a node, NICs the fabric speaks.
+template <typename Fail>
+void resolve_extra_nodes(ClusterSpec& spec, const Catalog& catalog, const Fail& fail) {
+  const SystemSpec& main = spec.system_spec;
+  std::vector<std::string> seen{spec.system};
+  for (size_t i = 0; i < spec.extra.size(); ++i) {
+    NodeGroup& g = spec.extra[i];
+    const std::string key = fmt::format("cluster.extra_nodes.{}", i);
+    const auto sys = catalog.systems().find(g.system);
+    if (sys == catalog.systems().end())
+      fail(key + ".system", fmt::format("unknown system '{}'; the catalog has: {}", g.system, ids_of(catalog.systems())));
+    if (std::find(seen.begin(), seen.end(), g.system) != seen.end())
+      fail(key + ".system", fmt::format("{} is already in the cluster: give its nodes once", g.system));
+    seen.push_back(g.system);
+    g.system_spec = sys->second;
+    g.gpu_spec = catalog.gpu(g.system_spec.gpu);
+    const SystemSpec& x = g.system_spec;
+    if (x.gpus_per_node != main.gpus_per_node || x.nics_per_node != main.nics_per_node)
+      fail(key + ".system", fmt::format("{} has {} GPUs and {} NICs per node, {} has {} and {}: mixed systems must match "
+                                        "per node", x.id, x.gpus_per_node, x.nics_per_node, main.id, main.gpus_per_node,
+                                        main.nics_per_node));
+    for (const SystemSpec* t : {&main, &x})
+      if (t->nvlink_domain > t->gpus_per_node)
+        fail(key + ".system", fmt::format("{} has a {}-GPU NVLink domain spanning nodes; only systems whose NVLink stays "
+                                          "inside a node can be mixed", t->id, t->nvlink_domain));
+    if (!catalog.nics().count(x.default_nic))
+      fail(key + ".system", fmt::format("{} has no default NIC in the catalog", x.id));
+    g.nic_spec = catalog.nic(x.default_nic);
+    if (spec.nic_spec && g.nic_spec->protocol != spec.nic_spec->protocol)
+      fail(key + ".system", fmt::format("{}'s NICs ({}) speak {}, the fabric ({}) {}: no link between the systems", x.id,
+                                        g.nic_spec->id, g.nic_spec->protocol, spec.nic_spec->id, spec.nic_spec->protocol));
+  }
+}
+
 }  // namespace
 
 void resolve_cluster(ClusterSpec& spec, const Catalog& catalog, const ResolveErrorSink& sink) {
@@ -43,7 +78,7 @@ void resolve_cluster(ClusterSpec& spec, const Catalog& catalog, const ResolveErr
   spec.system_spec = sys->second;
   spec.gpu_spec = catalog.gpu(spec.system_spec.gpu);  // the catalog checked this reference when it loaded
   const SystemSpec& s = spec.system_spec;
-  const int gpus = spec.nodes * s.gpus_per_node;
+  const int gpus = spec.total_nodes() * s.gpus_per_node;
   const bool multi_domain = gpus > std::max(s.nvlink_domain, s.gpus_per_node);
   spec.nic_spec.reset();
   spec.switch_spec.reset();
@@ -72,6 +107,7 @@ void resolve_cluster(ClusterSpec& spec, const Catalog& catalog, const ResolveErr
                                                 spec.nic_spec->id, spec.nic_spec->protocol));
     spec.switch_spec = *sw;
   }
+  resolve_extra_nodes(spec, catalog, fail);
   spec.resolved = true;
 }
 

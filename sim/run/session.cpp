@@ -94,6 +94,23 @@ CollectiveModel& Session::collectives() {
   return collectives_;
 }
 
+Session& Session::for_system(const std::string& system) {
+  if (system.empty() || system == scenario_.cluster.system) return *this;
+  if (auto it = systems_.find(system); it != systems_.end()) return *it->second;
+  const auto group = std::find_if(scenario_.cluster.extra.begin(), scenario_.cluster.extra.end(),
+                                  [&](const hw::NodeGroup& g) { return g.system == system; });
+  if (group == scenario_.cluster.extra.end()) throw std::logic_error("Session::for_system: no nodes of " + system);
+  Scenario sub = scenario_;
+  sub.cluster = hw::ClusterSpec{};
+  sub.cluster.system = system;
+  sub.cluster.nodes = group->nodes;
+  sub.cluster.seed = scenario_.cluster.seed;
+  hw::resolve_cluster(sub.cluster, *scenario_.catalog);
+  RunOptions options = options_;
+  options.trace_path.clear(), options.requests_path.clear(), options.max_rate_attainment = 0;
+  return *systems_.emplace(system, std::make_unique<Session>(std::move(sub), options)).first->second;
+}
+
 std::unique_ptr<Engine> Session::engine() {
   if (scenario_.fidelity == Fidelity::flow) return std::make_unique<FlowEngine>(collectives());
   return std::make_unique<AnalyticalEngine>(collectives());

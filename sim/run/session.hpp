@@ -2,6 +2,7 @@
 // Everything a workload runs on, built once from a resolved scenario: its catalog, the cluster,
 // the collective model (tuner and analytical network), the compute cost model (datasheet roofline,
 // or a calibrated profile), and engines of the scenario's fidelity.
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -57,6 +58,11 @@ class Session {
   const hw::CalibratedCollectives* measured_collectives();
   // A fresh engine of the scenario's fidelity (an engine runs once).
   std::unique_ptr<Engine> engine();
+  // The hardware context of one system of a mixed cluster (cluster.extra_nodes): this session for
+  // its main system, else a session over a cluster of only that system's nodes, built once, whose
+  // compute model (its GPU's profile) and collective model price what runs there. Traffic between
+  // systems still runs on this session's engine and fabric.
+  Session& for_system(const std::string& system);
 
  private:
   const hw::Profile* profile();
@@ -74,6 +80,7 @@ class Session {
   std::shared_ptr<hw::CalibratedCollectives> measured_;
   bool measured_wired_ = false;
   bool measured_in_use_ = false;
+  std::map<std::string, std::unique_ptr<Session>> systems_;
 };
 
 }  // namespace foresight::sim

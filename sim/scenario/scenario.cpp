@@ -18,11 +18,21 @@ const char* fidelity_name(Fidelity f) { return f == Fidelity::flow ? "flow" : "a
 namespace {
 
 hw::ClusterSpec read_cluster(const YamlNode& n, const hw::Catalog& catalog, uint64_t seed) {
-  n.expect_only({"system", "nodes", "fabric"});
+  n.expect_only({"system", "nodes", "fabric", "extra_nodes"});
   hw::ClusterSpec c;
   c.seed = seed;
   c.system = n.at("system").as_string();
   c.nodes = static_cast<int>(n.at("nodes").as_int_in(1, 1'000'000));  // more is not a cluster this tool models
+  std::vector<YamlNode> extra;
+  if (auto e = n.find("extra_nodes")) {
+    if (!e->is_sequence()) e->fail("expected a list of {system, nodes}");
+    extra = e->items();
+    for (const auto& g : extra) {
+      g.expect_only({"system", "nodes"});
+      c.extra.push_back({g.at("system").as_string(), static_cast<int>(g.at("nodes").as_int_in(1, 1'000'000)), {}, {}, {}});
+    }
+    if (c.total_nodes() > 1'000'000) e->fail("more than 1,000,000 nodes in all");
+  }
   std::optional<YamlNode> fabric = n.find("fabric");
   if (fabric) {
     const YamlNode& f = *fabric;
@@ -45,6 +55,8 @@ hw::ClusterSpec read_cluster(const YamlNode& n, const hw::Catalog& catalog, uint
   // Resolution problems are blamed on the key that chose the hardware, or on its parent.
   hw::resolve_cluster(c, catalog, [&](const std::string& key, const std::string& message) {
     const std::string leaf = key.substr(key.rfind('.') + 1);
+    const std::string extra_key = "cluster.extra_nodes.";
+    if (key.rfind(extra_key, 0) == 0) extra.at(std::stoul(key.substr(extra_key.size()))).at(leaf).fail(message);
     if (leaf == "system") n.at("system").fail(message);
     if (fabric && fabric->has(leaf)) fabric->at(leaf).fail(message);
     (fabric ? *fabric : n).fail(message);
@@ -152,9 +164,13 @@ Scenario build(YAML::Node root, const std::string& name, const LoadOptions& opti
 
   s.cluster = read_cluster(doc.at("cluster"), *s.catalog, s.seed);
   const auto& system = s.cluster.system_spec;
-  const int total_gpus = s.cluster.nodes * system.gpus_per_node;
+  const int total_gpus = s.cluster.total_nodes() * system.gpus_per_node;
 
   const Workload& workload = choose_workload(doc, registry, s.workload_kind);
+  // Collectives, training and MoE plans assume one GPU and NVLink/NIC speed everywhere.
+  if (!s.cluster.extra.empty() && s.workload_kind != "serving")
+    doc.at("cluster").at("extra_nodes").fail(fmt::format(
+        "mixed systems are modelled for serving (each pool on its own system); a {} scenario needs one system", s.workload_kind));
   const auto mine = workload.sections();
   for (const auto& w : registry.all())
     for (const auto& k : w->sections())

@@ -16,11 +16,15 @@ std::string serving_report(const nlohmann::json& j, const ServingSpec& spec) {
     const auto& d = j["disaggregation"];
     const auto& p = d["prefill"];
     const auto& q = d["decode"];
-    s = fmt::format("serving {} with {}, disaggregated {}P{}D: prefill {} x TP{} PP{}, decode {} x TP{} PP{} ({} GPUs), {} precision, "
+    const bool mixed = p["system"] != q["system"];
+    auto on = [mixed](const nlohmann::json& x) {
+      return mixed ? fmt::format(" on {} ({})", x["system"].get<std::string>(), x["gpu"].get<std::string>()) : std::string();
+    };
+    s = fmt::format("serving {} with {}, disaggregated {}P{}D: prefill {} x TP{} PP{}{}, decode {} x TP{} PP{}{} ({} GPUs), {} precision, "
                     "KV {}, prefill routing {}, decode router {}\n",
                     c["model"].get<std::string>(), c["engine"].get<std::string>(), p["replicas"].get<int>(),
-                    q["replicas"].get<int>(), p["replicas"].get<int>(), p["tp"].get<int>(), p["pp"].get<int>(),
-                    q["replicas"].get<int>(), q["tp"].get<int>(), q["pp"].get<int>(), c["gpus"].get<int>(), spec.precision,
+                    q["replicas"].get<int>(), p["replicas"].get<int>(), p["tp"].get<int>(), p["pp"].get<int>(), on(p),
+                    q["replicas"].get<int>(), q["tp"].get<int>(), q["pp"].get<int>(), on(q), c["gpus"].get<int>(), spec.precision,
                     spec.kv_dtype, d["prefill_routing"].get<std::string>(), spec.router.policy);
   } else {
     s = fmt::format("serving {} with {}: {} replica(s) x TP{} PP{} ({} GPUs), {} precision, KV {}, router {}\n",
@@ -52,6 +56,20 @@ std::string serving_report(const nlohmann::json& j, const ServingSpec& spec) {
   s += fmt::format("  throughput: {:.2f} req/s, {:.0f} input tok/s, {:.0f} output tok/s ({:.1f} output tok/s/GPU)\n",
                    t["requests_per_s"].get<double>(), t["input_tokens_per_s"].get<double>(),
                    t["output_tokens_per_s"].get<double>(), t["output_tokens_per_s_per_gpu"].get<double>());
+  if (j.contains("cost")) {
+    const auto& k = j["cost"];
+    std::string parts;
+    for (const auto& [gpu, n] : k["gpus"].items())
+      parts += fmt::format("{}{} x {} at ${:.2f}", parts.empty() ? "" : ", ", n.get<int>(), gpu,
+                           k["usd_per_gpu_hour"][gpu].get<double>());
+    s += fmt::format("  cost: ${:.2f}/h ({}; {})", k["usd_per_hour"].get<double>(), parts, k["source"].get<std::string>());
+    if (k.contains("usd_per_million_output_tokens"))
+      s += fmt::format(", ${:.3f} per million output tokens", k["usd_per_million_output_tokens"].get<double>());
+    if (k.contains("joules_per_output_token_at_tdp"))
+      s += fmt::format(", {:.2f} J per output token at TDP ({:.0f} W)", k["joules_per_output_token_at_tdp"].get<double>(),
+                       k["power_w_at_tdp"].get<double>());
+    s += "\n";
+  }
   const auto& g = j["goodput"];
   s += fmt::format("  goodput (TTFT <= {:.0f} ms and TPOT <= {:.0f} ms): {:.2f} req/s, attainment {:.1f} %; p{:g}: TTFT {:.1f} ms, TPOT {:.1f} ms\n",
                    g["ttft_slo_ms"].get<double>(), g["tpot_slo_ms"].get<double>(), g["requests_per_s"].get<double>(),
@@ -76,7 +94,13 @@ std::string serving_report(const nlohmann::json& j, const ServingSpec& spec) {
   s += fmt::format("  step time: GEMM {:.1f} %, attention {:.1f} %, memory ops {:.1f} %, communication {:.1f} %, CPU overhead {:.1f} %\n",
                    pct(st["gemm"].get<double>()), pct(st["attention"].get<double>()), pct(st["memory_ops"].get<double>()),
                    pct(st["communication"].get<double>()), pct(st["cpu_overhead"].get<double>()));
-  s += fmt::format("  cost model: {}\n", j["provenance"]["compute_model"].get<std::string>());
+  const auto& main_model = j["provenance"]["compute_model"];
+  if (j.contains("disaggregation") && (j["disaggregation"]["prefill"]["compute_model"] != main_model ||
+                                       j["disaggregation"]["decode"]["compute_model"] != main_model))
+    for (const char* pool : {"prefill", "decode"})
+      s += fmt::format("  cost model ({} pool): {}\n", pool, j["disaggregation"][pool]["compute_model"].get<std::string>());
+  else
+    s += fmt::format("  cost model: {}\n", j["provenance"]["compute_model"].get<std::string>());
   for (const auto& w : j["warnings"]) s += "  warning: " + w.get<std::string>() + "\n";
   if (j.contains("requests_file")) s += "  requests: " + j["requests_file"].get<std::string>() + "\n";
   return s;

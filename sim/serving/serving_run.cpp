@@ -41,6 +41,7 @@ struct ReplicaSlot {
   double ema_step = 0, ema_per_token = 0;
   StepCost cost_sum;
   bool kick_pending = false;
+  double host_bandwidth = 0;      // bytes/s to host memory (swap preemption)
 };
 
 class ServingDriver {
@@ -49,17 +50,15 @@ class ServingDriver {
       : session_(session), spec_(spec), options_(options),
         disaggregated_(spec.disaggregation.enabled()),
         decode_spec_(disaggregated_ ? *spec.disaggregation.decode : spec),
-        memory_(plan_replica_memory(decode_spec_, session.cluster().gpu())),
+        memory_(plan_replica_memory(decode_spec_, session.for_system(decode_spec_.system).cluster().gpu())),
         source_(spec, session.scenario().seed),
         router_(decode_spec_, session.scenario().seed, decode_spec_.replicas), metrics_(spec, options.requests_csv),
         transfers_(spec.disaggregation.kv, [this](int64_t id) { kv_landed(id); }),
         progress_(options.quiet ? ProgressSink{} : session.options().progress, "requests") {
     if (!options.trace_path.empty()) trace_ = std::make_unique<TraceStream>(options.trace_path);
-    // PCIe to host memory carries swapped-out KV (the system's GPU-to-host path, catalog).
-    host_bandwidth_ = session.cluster().system().pcie_bandwidth;
     if (disaggregated_) {
       const ServingSpec& p = *spec.disaggregation.prefill;
-      prefill_memory_ = plan_replica_memory(p, session.cluster().gpu());
+      prefill_memory_ = plan_replica_memory(p, session.for_system(p.system).cluster().gpu());
       add_pool(p, Role::prefill, prefill_memory_, prefill_slots_, prefill_replicas_);
       if (spec.disaggregation.prefill_routing != "global_queue")
         prefill_router_ = std::make_unique<Router>(p, session.scenario().seed + 1, p.replicas);
@@ -111,12 +110,18 @@ class ServingDriver {
       std::vector<int> ranks(static_cast<size_t>(pool.gpus_per_replica()));
       for (size_t i = 0; i < ranks.size(); ++i) ranks[i] = s.first_gpu + static_cast<int>(i);
       s.replica = std::make_unique<Replica>(k, pool, memory.blocks, memory.block_bytes, session_.scenario().seed);
-      s.cost = std::make_unique<IterationCost>(pool, session_.compute(), session_.collectives(),
-                                               session_.measured_collectives_in_use(), ranks);
+      // Steps are priced on the pool's own system (its GPU's kernels, its NVLink), in its numbering.
+      Session& hw = session_.for_system(pool.system);
+      const int lo = &hw == &session_ ? 0 : session_.cluster().gpus_of(pool.system).first;
+      std::vector<int> local(ranks);
+      for (int& g : local) g -= lo;
+      s.cost = std::make_unique<IterationCost>(pool, hw.compute(), hw.collectives(), hw.measured_collectives_in_use(), local);
+      // PCIe to host memory carries swapped-out KV (the system's GPU-to-host path, catalog).
+      s.host_bandwidth = hw.cluster().system().pcie_bandwidth;
       if (pool.speculative.enabled() && role != Role::prefill) {
         draft_specs_.push_back(std::make_unique<ServingSpec>(draft_spec(pool)));
-        s.draft_cost = std::make_unique<IterationCost>(*draft_specs_.back(), session_.compute(), session_.collectives(),
-                                                       session_.measured_collectives_in_use(), ranks);
+        s.draft_cost = std::make_unique<IterationCost>(*draft_specs_.back(), hw.compute(), hw.collectives(),
+                                                       hw.measured_collectives_in_use(), local);
       }
       slots_.push_back(std::move(s));
       slot_ids.push_back(k);
@@ -298,7 +303,7 @@ class ServingDriver {
     const StepCost c = slot.cost->step(slot.step.shape);
     slot.cost_sum.gemm += c.gemm, slot.cost_sum.attention += c.attention, slot.cost_sum.memory += c.memory;
     slot.cost_sum.communication += c.communication, slot.cost_sum.overhead += c.overhead;
-    const double swap = host_bandwidth_ > 0 ? slot.step.swap_bytes / host_bandwidth_ : 0.0;
+    const double swap = slot.host_bandwidth > 0 ? slot.step.swap_bytes / slot.host_bandwidth : 0.0;
     const double draft = slot.draft_cost ? draft_time(slot) : 0.0;
     draft_time_ += draft;
     rep.set_busy(true);
@@ -379,8 +384,12 @@ class ServingDriver {
 
   nlohmann::json disaggregation_json() const {
     using nlohmann::json;
-    auto pool = [](const ServingSpec& p, const ReplicaMemory& m) {
-      return json{{"replicas", p.replicas},
+    auto pool = [this](const ServingSpec& p, const ReplicaMemory& m) {
+      Session& hw = session_.for_system(p.system);
+      return json{{"system", hw.cluster().system().id},
+                  {"gpu", hw.cluster().gpu().id},
+                  {"compute_model", hw.compute().provenance()},
+                  {"replicas", p.replicas},
                   {"tp", p.tp},
                   {"pp", p.pp},
                   {"ep", p.ep},
@@ -409,6 +418,33 @@ class ServingDriver {
                     d.kv.message_overhead_s * 1e6,
                     engine_->shares_links() ? "SimGrid flows sharing links by max-min with all other traffic"
                                             : "each at its contention-free time on its route (analytical)");
+    return j;
+  }
+
+  // What the run's GPUs cost per hour (serving.cost's prices) and draw at their catalog TDP, and
+  // both per output token at the throughput the run achieved.
+  nlohmann::json cost_json(double output_tokens_per_s) {
+    std::vector<const ServingSpec*> pools{&decode_spec_};
+    if (disaggregated_) pools = {spec_.disaggregation.prefill.get(), &decode_spec_};
+    nlohmann::json gpus = nlohmann::json::object();
+    double usd = 0, watts = 0;
+    bool tdp_known = true;
+    for (const ServingSpec* p : pools) {
+      const hw::GpuSpec& gpu = session_.for_system(p->system).cluster().gpu();
+      const int n = p->replicas * p->gpus_per_replica();
+      gpus[gpu.id] = gpus.value(gpu.id, 0) + n;
+      usd += n * spec_.cost.usd_per_gpu_hour.at(gpu.id);
+      watts += n * gpu.tdp;
+      tdp_known = tdp_known && gpu.tdp > 0;
+    }
+    nlohmann::json j{{"gpus", gpus}, {"usd_per_gpu_hour", spec_.cost.usd_per_gpu_hour}, {"usd_per_hour", usd},
+                     {"source", spec_.cost.source}};
+    if (output_tokens_per_s > 0) j["usd_per_million_output_tokens"] = usd / (output_tokens_per_s * 3600 / 1e6);
+    if (tdp_known) {
+      j["power_w_at_tdp"] = watts;
+      if (output_tokens_per_s > 0) j["joules_per_output_token_at_tdp"] = watts / output_tokens_per_s;
+      j["power_source"] = "catalog TDP per GPU (datasheets): an upper bound, GPUs serving rarely draw it";
+    }
     return j;
   }
 
@@ -496,6 +532,7 @@ class ServingDriver {
                           {"mean_tokens_per_step", steps ? double(tokens) / double(steps) : 0.0},
                           {"draft_time_s", draft_time_}};
     }
+    if (spec_.cost.enabled()) j["cost"] = cost_json(j["throughput"]["output_tokens_per_s"].get<double>());
     if (source_.skipped_trace_rows() > 0)
       warnings_.push_back(fmt::format("{} trace rows with 0 input or output tokens were skipped", source_.skipped_trace_rows()));
     if (!options_.requests_csv.empty()) j["requests_file"] = options_.requests_csv;
@@ -531,7 +568,6 @@ class ServingDriver {
   std::vector<std::unique_ptr<ServingSpec>> draft_specs_;
   double draft_time_ = 0;
   ReplicaEvents events_;
-  double host_bandwidth_ = 0;
   std::vector<std::string> warnings_;
   ProgressReporter progress_;
   int64_t finished_ = 0;

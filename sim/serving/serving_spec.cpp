@@ -279,28 +279,40 @@ void parse_scheduler(const YamlNode& node, SchedulerSpec& sch) {
 }
 
 // One pool of a disaggregated deployment: the scenario's replica description with the pool's own
-// replicas, parallelism and scheduler (over the top-level scheduler); placed packed from
-// `first_free` unless it lists its first GPUs.
-std::shared_ptr<ServingSpec> parse_pool(const YamlNode& p, const ServingSpec& base, int first_free, int total_gpus) {
-  p.expect_only({"replicas", "parallelism", "placement", "scheduler"});
+// system, replicas, parallelism and scheduler (over the top-level scheduler); placed packed on its
+// system's GPUs, after `prev` (the other pool) when they share a system, unless it lists its first GPUs.
+std::shared_ptr<ServingSpec> parse_pool(const YamlNode& p, const ServingSpec& base, const hw::ClusterSpec& cluster,
+                                        const ServingSpec* prev) {
+  p.expect_only({"system", "replicas", "parallelism", "placement", "scheduler"});
   auto out = std::make_shared<ServingSpec>(base);
   out->replicas = 1, out->tp = 1, out->pp = 1, out->ep = 1;
   out->first_gpus.clear();
   out->disaggregation = {};
+  if (auto sy = p.find("system")) {
+    out->system = sy->as_string();
+    const SystemGpus on = system_gpus(cluster, out->system);
+    if (on.hi == 0)
+      sy->fail(fmt::format("{} has no nodes in this cluster; add them: cluster.extra_nodes: [{{system: {}, nodes: N}}]",
+                           out->system, out->system));
+    if (!on.gpu->dense_flops.count(out->precision) && out->precision != "fp16")
+      sy->fail(fmt::format("{}'s GPU {} has no {} tensor cores (serving.precision)", out->system, on.gpu->id, out->precision));
+  }
+  const SystemGpus on = system_gpus(cluster, out->system);
   if (auto r = p.find("replicas")) out->replicas = bounded_int(*r, 1, 1'000'000);
   if (auto q = p.find("parallelism")) parse_parallelism(*q, *out);
   if (auto c = p.find("scheduler")) parse_scheduler(*c, out->scheduler);
-  if (auto q = p.find("placement")) {
-    parse_placement(*q, *out, 0, total_gpus);
-  }
+  if (auto q = p.find("placement")) parse_placement(*q, *out, on.lo, on.hi);
   if (out->first_gpus.empty()) {
+    int first_free = on.lo;
+    if (prev && prev->system == out->system)
+      for (int g : prev->first_gpus) first_free = std::max(first_free, g + prev->gpus_per_replica());
     const int gpr = out->gpus_per_replica();
     const int start = (first_free + out->tp - 1) / out->tp * out->tp;   // TP groups stay aligned
     const int64_t end = start + int64_t(out->replicas) * gpr;
-    if (end > total_gpus)
+    if (end > on.hi)
       (p.has("replicas") ? p.at("replicas") : p)
-          .fail(fmt::format("{} replicas x tp x pp = {} x {} x {} GPUs packed from GPU {} end at GPU {}, but the cluster has {}",
-                            out->replicas, out->replicas, out->tp, out->pp, start, end - 1, total_gpus));
+          .fail(fmt::format("{} replicas x tp x pp = {} x {} x {} GPUs packed from GPU {} end at GPU {}, but {}'s GPUs end at {}",
+                            out->replicas, out->replicas, out->tp, out->pp, start, end - 1, out->system, on.hi - 1));
     for (int r = 0; r < out->replicas; ++r) out->first_gpus.push_back(start + r * gpr);
   }
   return out;
@@ -332,13 +344,11 @@ void parse_speculative(const YamlNode& n, ServingSpec& s, const hw::Catalog& cat
   }
 }
 
-void parse_disaggregation(const YamlNode& d, ServingSpec& s, int total_gpus) {
+void parse_disaggregation(const YamlNode& d, ServingSpec& s, const hw::ClusterSpec& cluster) {
   d.expect_only({"prefill", "decode", "prefill_routing", "conditional", "kv_transfer"});
   auto& dis = s.disaggregation;
-  dis.prefill = parse_pool(d.at("prefill"), s, 0, total_gpus);
-  int prefill_end = 0;
-  for (int g : dis.prefill->first_gpus) prefill_end = std::max(prefill_end, g + dis.prefill->gpus_per_replica());
-  dis.decode = parse_pool(d.at("decode"), s, prefill_end, total_gpus);
+  dis.prefill = parse_pool(d.at("prefill"), s, cluster, nullptr);
+  dis.decode = parse_pool(d.at("decode"), s, cluster, dis.prefill.get());
   if (s.speculative.method == "draft")
     check_draft_split(d.at("decode"), s.speculative.draft_model, dis.decode->tp);
   // The pools share no GPU.
@@ -416,7 +426,7 @@ int ServingSpec::total_gpus() const {
 nlohmann::json ServingSpec::describe() const {
   nlohmann::json j{{"model", model.id}, {"engine", engine_name(engine)}, {"precision", precision}, {"kv_dtype", kv_dtype}};
   auto pool = [](const ServingSpec& p) {
-    return nlohmann::json{{"replicas", p.replicas}, {"tp", p.tp}, {"pp", p.pp}, {"ep", p.ep}};
+    return nlohmann::json{{"system", p.system}, {"replicas", p.replicas}, {"tp", p.tp}, {"pp", p.pp}, {"ep", p.ep}};
   };
   if (disaggregation.enabled()) {
     j["prefill"] = pool(*disaggregation.prefill);
@@ -427,12 +437,45 @@ nlohmann::json ServingSpec::describe() const {
   return j;
 }
 
-ServingSpec parse_serving(const YamlNode& model, const YamlNode& n, const hw::Catalog& catalog, const hw::GpuSpec& gpu,
-                          int total_gpus) {
+// `cost`: a positive price for every GPU type the replicas use, and the prices' source.
+static void parse_cost(const YamlNode& c, ServingSpec& s, const hw::Catalog& catalog, const hw::ClusterSpec& cluster) {
+  c.expect_only({"usd_per_gpu_hour", "source"});
+  const YamlNode prices = c.at("usd_per_gpu_hour");
+  for (const auto& [gpu, v] : prices.entries()) {
+    if (!catalog.gpus().count(gpu)) v.fail(fmt::format("{} is not a GPU in the catalog", gpu));
+    const double usd = v.as_double();
+    if (!(usd > 0) || usd > 1e6) v.fail(fmt::format("a price per GPU-hour must be positive (and below $1M), got {}", usd));
+    s.cost.usd_per_gpu_hour[gpu] = usd;
+  }
+  s.cost.source = c.at("source").as_string();
+  std::vector<ServingSpec*> pools{&s};
+  if (s.disaggregation.enabled()) pools = {s.disaggregation.prefill.get(), s.disaggregation.decode.get()};
+  for (ServingSpec* p : pools) {
+    const std::string gpu = system_gpus(cluster, p->system).gpu->id;
+    if (!s.cost.usd_per_gpu_hour.count(gpu)) prices.fail(fmt::format("no price for {}, which the run's replicas use", gpu));
+    p->cost = s.cost;
+  }
+}
+
+SystemGpus system_gpus(const hw::ClusterSpec& c, const std::string& system) {
+  const int gpn = c.system_spec.gpus_per_node;
+  if (system.empty() || system == c.system) return {0, c.nodes * gpn, &c.gpu_spec};
+  int lo = c.nodes * gpn;
+  for (const auto& g : c.extra) {
+    if (g.system == system) return {lo, lo + g.nodes * gpn, &g.gpu_spec};
+    lo += g.nodes * gpn;
+  }
+  return {};
+}
+
+ServingSpec parse_serving(const YamlNode& model, const YamlNode& n, const hw::Catalog& catalog, const hw::ClusterSpec& cluster) {
+  const hw::GpuSpec& gpu = cluster.gpu_spec;
+  const int total_gpus = cluster.nodes * cluster.system_spec.gpus_per_node;  // colocated replicas: the main system's
   ServingSpec s;
+  s.system = cluster.system;
   s.model = resolve_model(model, catalog, true);
   n.expect_only({"engine", "precision", "kv_dtype", "replicas", "parallelism", "placement", "scheduler", "router",
-                 "admission", "slo", "workload", "moe", "disaggregation", "speculative"});
+                 "admission", "slo", "workload", "moe", "disaggregation", "speculative", "cost"});
   const auto disaggregated = n.find("disaggregation");
   if (disaggregated)
     for (const char* key : {"replicas", "parallelism", "placement"})
@@ -511,7 +554,8 @@ ServingSpec parse_serving(const YamlNode& model, const YamlNode& n, const hw::Ca
   }
   s.workload = parse_workload(n.at("workload"));
   // Last, so each pool copies the router, SLO and workload too.
-  if (disaggregated) parse_disaggregation(*disaggregated, s, total_gpus);
+  if (disaggregated) parse_disaggregation(*disaggregated, s, cluster);
+  if (auto c = n.find("cost")) parse_cost(*c, s, catalog, cluster);
   return s;
 }
 

@@ -3,12 +3,14 @@
 // parallelism, the router, the SLO, and the traffic. Parsed and checked against the cluster here;
 // everything downstream (memory plan, scheduler, router, driver) reads only this.
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/yaml_reader.hpp"
 #include "hwmodels/catalog/catalog.hpp"
+#include "hwmodels/topology/cluster.hpp"
 #include "sim/moe/routing.hpp"
 #include "sim/serving/disaggregation_spec.hpp"
 #include "sim/scenario/workload.hpp"
@@ -47,6 +49,14 @@ struct AdmissionSpec {
 struct SloSpec {
   double ttft_s = 0.5, tpot_s = 0.05;
   double percentile = 99;
+};
+
+// What the GPUs cost (`serving.cost`): a price per GPU-hour for each GPU type the run uses, with
+// where the prices come from (they are the user's: rental, amortised purchase, internal rates).
+struct CostSpec {
+  std::map<std::string, double> usd_per_gpu_hour;   // by catalog GPU id
+  std::string source;
+  bool enabled() const { return !usd_per_gpu_hour.empty(); }
 };
 
 struct LengthDist {
@@ -110,6 +120,7 @@ struct ServingSpec : WorkloadSpec {
   RoutingSpec routing;   // serving.moe.routing: expected loads (the busiest GPU's) per step
   int moe_tp() const { return tp / ep; }
   std::vector<int> first_gpus;      // each replica's first GPU; default packed
+  std::string system;               // the catalog system its replicas run on (a pool may name another)
   SchedulerSpec scheduler;
   std::string kernel_family() const override { return engine_name(engine); }
   nlohmann::json describe() const override;
@@ -119,6 +130,7 @@ struct ServingSpec : WorkloadSpec {
   ServingWorkloadSpec workload;
   DisaggregationSpec disaggregation;
   SpeculativeSpec speculative;
+  CostSpec cost;
   int gpus_per_replica() const { return tp * pp; }
   // Every GPU the run serves on: the replicas', or both pools' when disaggregated.
   int total_gpus() const;
@@ -129,8 +141,16 @@ struct ServingSpec : WorkloadSpec {
 // LM head.
 ServingSpec draft_spec(const ServingSpec& replica);
 
-// `model` is the scenario's model node (catalog id or inline), `serving` its serving node.
+// `model` is the scenario's model node (catalog id or inline), `serving` its serving node; replicas
+// are placed on the cluster's GPUs (colocated on its main system's nodes, each pool on its system's).
 ServingSpec parse_serving(const YamlNode& model, const YamlNode& serving, const hw::Catalog& catalog,
-                          const hw::GpuSpec& gpu, int total_gpus);
+                          const hw::ClusterSpec& cluster);
+
+// A system's GPUs in the cluster's numbering, [lo, hi), and its GPU; hi == 0 when it has no nodes.
+struct SystemGpus {
+  int lo = 0, hi = 0;
+  const hw::GpuSpec* gpu = nullptr;
+};
+SystemGpus system_gpus(const hw::ClusterSpec& cluster, const std::string& system);
 
 }  // namespace foresight::sim

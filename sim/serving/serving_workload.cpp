@@ -65,12 +65,13 @@ class ServingWorkload final : public Workload {
     if (auto w = ctx.root.find("workload")) w->expect_only({"kind"});
     const YamlNode serving = ctx.root.at("serving");
     auto spec = std::make_shared<ServingSpec>(
-        parse_serving(ctx.root.at("model"), serving, ctx.catalog, ctx.cluster.gpu_spec, ctx.total_gpus));
+        parse_serving(ctx.root.at("model"), serving, ctx.catalog, ctx.cluster));
     // An impossible fit is an input error with the numbers, not a run that rejects every request.
     if (spec->disaggregation.enabled()) {
       const YamlNode d = serving.at("disaggregation");
-      check_fit(*spec->disaggregation.prefill, ctx.cluster.gpu_spec, d.at("prefill"), false, true);
-      check_fit(*spec->disaggregation.decode, ctx.cluster.gpu_spec, d.at("decode"), true, true);
+      const auto& dis = spec->disaggregation;
+      check_fit(*dis.prefill, *system_gpus(ctx.cluster, dis.prefill->system).gpu, d.at("prefill"), false, true);
+      check_fit(*dis.decode, *system_gpus(ctx.cluster, dis.decode->system).gpu, d.at("decode"), true, true);
     } else {
       check_fit(*spec, ctx.cluster.gpu_spec, serving, true, false);
     }

@@ -60,7 +60,7 @@ TEST_CASE("overrides from --set reach any key and report their own origin") {
   CHECK(s.cluster.nodes == 4);
   CHECK(s.workload_as<sim::CollectiveBenchSpec>().ranks == 32);
   CHECK(s.workload_as<sim::CollectiveBenchSpec>().sizes().size() == 1);
-  CHECK(error_of(kGood, {"cluster.nodez=4"}) == "--set cluster.nodez: 'cluster.nodez': unknown key; expected one of: system, nodes, fabric");
+  CHECK(error_of(kGood, {"cluster.nodez=4"}) == "--set cluster.nodez: 'cluster.nodez': unknown key; expected one of: system, nodes, fabric, extra_nodes");
   CHECK(error_of(kGood, {"cluster.nodes=-1"}) == "--set cluster.nodes: 'cluster.nodes': must be an integer from 1 to 1000000, got -1");
   CHECK(error_of(kGood, {"nodes"}).find("expected key.path=value") != std::string::npos);
 }
@@ -69,7 +69,7 @@ TEST_CASE("bad input names file, line, column and key") {
   CHECK(error_of(replace(kGood, "nodes: 2", "nodes: two")) ==
         "s.yaml:6:10: 'cluster.nodes': expected a number like '8', got 'two'");
   CHECK(error_of(replace(kGood, "nodes: 2", "nodes: 2\n  gpus: 8")) ==
-        "s.yaml:7:3: 'cluster.gpus': unknown key; expected one of: system, nodes, fabric");
+        "s.yaml:7:3: 'cluster.gpus': unknown key; expected one of: system, nodes, fabric, extra_nodes");
   CHECK(error_of(replace(kGood, "min: 1MiB", "min: 1")).find("s.yaml:12:16: 'workload.sizes.min': '1' has no unit") == 0);
   CHECK(error_of(replace(kGood, "ranks: 16", "ranks: 17")) ==
         "s.yaml:11:10: 'workload.ranks': 17 ranks do not fit in a cluster of 16 GPUs");
