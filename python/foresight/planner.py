@@ -122,6 +122,10 @@ class _Base:
         self.rate = planner_inputs.rate(arrivals.get("rate"), "serving.workload.arrivals.rate")
         self.slo = dict(self.doc["serving"].get("slo") or {})
         self.pools = dict(self.doc["serving"].get("disaggregation") or {})
+        cost = self.doc["serving"].get("cost") or {}
+        self.scenario_prices = dict(cost.get("usd_per_gpu_hour") or {})
+        self.scenario_price_source = cost.get("source", "")
+        self.prices, self.price_source = {}, ""  # $/GPU-hour by GPU id as the plan uses them (set by plan())
         self.name = self.doc.get("name", os.path.splitext(os.path.basename(self.path))[0])
         from . import catalog as _catalog
 
@@ -155,12 +159,22 @@ class _Base:
         for k in ("replicas", "parallelism", "placement", "disaggregation"):
             sv.pop(k, None)
         cluster = dict(doc.get("cluster") or {})
+        cluster.pop("extra_nodes", None)
         if cluster.get("system") != c["system"]:
             cluster.pop("nic", None)  # the scenario's NIC belongs to its own system
         cluster.update(system=c["system"], nodes=_nodes(c, self.per_node[c["system"]]))
+        mixed = c["mode"] == "disaggregated" and c["decode_system"] != c["system"]
+        if mixed:  # the decode pool on nodes of its own system, on the same fabric
+            decode = c["decode_replicas"] * c["decode_tp"] * c["decode_pp"]
+            cluster["extra_nodes"] = [{"system": c["decode_system"],
+                                       "nodes": math.ceil(decode / self.per_node[c["decode_system"]])}]
         doc["cluster"] = cluster
         doc["name"] = f"{self.name}-{label}"
         sv["slo"] = dict(self.slo, **slo)
+        if self.prices:  # the emitted scenario reports the cost the plan ranked it by
+            sv["cost"] = {"usd_per_gpu_hour": dict(self.prices), "source": self.price_source}
+        else:
+            sv.pop("cost", None)
         sv["workload"]["arrivals"] = dict(sv["workload"]["arrivals"], rate=f"{rate:.6g}/s")
         if c["mode"] == "colocated":
             sv["replicas"], sv["parallelism"] = c["replicas"], {"tp": c["tp"], "pp": c["pp"]}
@@ -171,6 +185,8 @@ class _Base:
                 if "scheduler" in (self.pools.get(role) or {}):
                     pool["scheduler"] = self.pools[role]["scheduler"]
                 dis[role] = pool
+            if mixed:
+                dis["decode"] = dict(system=c["decode_system"], **dis["decode"])
             sv["disaggregation"] = dis
         return doc
 
@@ -182,11 +198,13 @@ def _gpus(c):
 
 
 def _nodes(c, per_node):
-    """Nodes the packed placement needs: the decode pool starts at the first GPU after the prefill
-    pool that keeps its TP groups aligned."""
+    """Nodes of the main system the packed placement needs: the decode pool (on the same system)
+    starts at the first GPU after the prefill pool that keeps its TP groups aligned."""
     if c["mode"] == "colocated":
         return math.ceil(_gpus(c) / per_node)
     prefill = c["prefill_replicas"] * c["prefill_tp"] * c["prefill_pp"]
+    if c["decode_system"] != c["system"]:
+        return math.ceil(prefill / per_node)
     start = math.ceil(prefill / c["decode_tp"]) * c["decode_tp"]
     return math.ceil((start + c["decode_replicas"] * c["decode_tp"] * c["decode_pp"]) / per_node)
 
@@ -195,8 +213,9 @@ def label(c):
     """A short name: "tp8pp1x2" colocated, "p2xtp4-d1xtp8" disaggregated."""
     if c["mode"] == "colocated":
         return f"{c['system']}-tp{c['tp']}pp{c['pp']}x{c['replicas']}"
+    decode = "" if c["decode_system"] == c["system"] else c["decode_system"] + "-"
     return (f"{c['system']}-p{c['prefill_replicas']}xtp{c['prefill_tp']}pp{c['prefill_pp']}"
-            f"-d{c['decode_replicas']}xtp{c['decode_tp']}pp{c['decode_pp']}")
+            f"-{decode}d{c['decode_replicas']}xtp{c['decode_tp']}pp{c['decode_pp']}")
 
 
 def _layouts(base, system, tps, pps, max_gpus):
@@ -205,49 +224,73 @@ def _layouts(base, system, tps, pps, max_gpus):
     return [(tp, pp) for tp in tps for pp in pps if tp * pp <= max_gpus]
 
 
-def _units(base, system, layouts, slo):
-    """The unit deployments whose max rates stage 1 measures: {(kind, tp, pp): (candidate, slo)}."""
-    big_tp, big_pp = max(layouts, key=lambda l: (l[0] * l[1], l[0]))
+def _decode_kind(prefill_system, decode_system):
+    """The unit kind of a decode replica's rate: behind prefill on its own system, or on another."""
+    return "decode" if prefill_system == decode_system else f"decode-from-{prefill_system}"
+
+
+def _units(layouts, slo, modes):
+    """The unit deployments whose max rates stage 1 measures: {(system, kind, tp, pp): (candidate, slo)}.
+    A decode unit is measured behind ample prefill on each system that may feed it: its TTFT counts
+    (a decode pool that cannot admit requests as fast as they come delays their first token), and
+    that depends on the prefill's speed."""
+    big = {s: max(ls, key=lambda l: (l[0] * l[1], l[0])) for s, ls in layouts.items()}
     lift_tpot = dict(slo, tpot_ms=_LIFTED_MS)
     out = {}
-    for tp, pp in layouts:
-        out[("colocated", tp, pp)] = ({"mode": "colocated", "system": system, "tp": tp, "pp": pp, "replicas": 1}, slo)
-        out[("prefill", tp, pp)] = ({"mode": "disaggregated", "system": system, "prefill_tp": tp, "prefill_pp": pp,
-                                     "prefill_replicas": 1, "decode_tp": big_tp, "decode_pp": big_pp,
-                                     "decode_replicas": _AMPLE}, lift_tpot)
-        out[("decode", tp, pp)] = ({"mode": "disaggregated", "system": system, "prefill_tp": big_tp, "prefill_pp": big_pp,
-                                    "prefill_replicas": _AMPLE, "decode_tp": tp, "decode_pp": pp,
-                                    "decode_replicas": 1}, slo)
+    for system, ls in layouts.items():
+        for tp, pp in ls:
+            if "colocated" in modes:
+                out[(system, "colocated", tp, pp)] = (
+                    {"mode": "colocated", "system": system, "tp": tp, "pp": pp, "replicas": 1}, slo)
+            if "disaggregated" not in modes:
+                continue
+            btp, bpp = big[system]
+            out[(system, "prefill", tp, pp)] = (
+                {"mode": "disaggregated", "system": system, "decode_system": system, "prefill_tp": tp, "prefill_pp": pp,
+                 "prefill_replicas": 1, "decode_tp": btp, "decode_pp": bpp, "decode_replicas": _AMPLE}, lift_tpot)
+            for feeder in layouts:
+                ftp, fpp = big[feeder]
+                out[(system, _decode_kind(feeder, system), tp, pp)] = (
+                    {"mode": "disaggregated", "system": feeder, "decode_system": system, "prefill_tp": ftp,
+                     "prefill_pp": fpp, "prefill_replicas": _AMPLE, "decode_tp": tp, "decode_pp": pp,
+                     "decode_replicas": 1}, slo)
     return out
 
 
-def _candidates(system, layouts, unit_rate, unit_error, max_gpus, modes):
-    """Every candidate configuration of `system` with its capacity estimate (None where a unit failed)."""
-    for tp, pp in layouts:
-        g = tp * pp
-        if "colocated" in modes:
-            r, err = unit_rate.get(("colocated", tp, pp)), unit_error.get(("colocated", tp, pp))
-            for n in range(1, max_gpus // g + 1):
-                c = {"mode": "colocated", "system": system, "tp": tp, "pp": pp, "replicas": n}
-                yield c, (None if err else n * r), err
+def _candidates(systems, layouts, unit_rate, unit_error, max_gpus, modes):
+    """Every candidate configuration with its capacity estimate (None where a unit failed): colocated
+    per system; disaggregated per (prefill system, decode system) pair, mixed pairs included (each
+    pool's rate is its own system's unit rate). `unit_rate`/`unit_error` are keyed (system, kind, tp, pp)."""
+    if "colocated" in modes:
+        for system in systems:
+            for tp, pp in layouts[system]:
+                key = (system, "colocated", tp, pp)
+                r, err = unit_rate.get(key), unit_error.get(key)
+                for n in range(1, max_gpus // (tp * pp) + 1):
+                    c = {"mode": "colocated", "system": system, "tp": tp, "pp": pp, "replicas": n}
+                    yield c, (None if err else n * r), err
     if "disaggregated" not in modes:
         return
-    for ptp, ppp in layouts:
-        for dtp, dpp in layouts:
-            gp, gd = ptp * ppp, dtp * dpp
-            rp, rd = unit_rate.get(("prefill", ptp, ppp)), unit_rate.get(("decode", dtp, dpp))
-            err = unit_error.get(("prefill", ptp, ppp)) or unit_error.get(("decode", dtp, dpp))
-            for x in range(1, (max_gpus - gd) // gp + 1):
-                for y in range(1, (max_gpus - x * gp) // gd + 1):
-                    c = {"mode": "disaggregated", "system": system, "prefill_tp": ptp, "prefill_pp": ppp,
-                         "prefill_replicas": x, "decode_tp": dtp, "decode_pp": dpp, "decode_replicas": y}
-                    yield c, (None if err else min(x * rp, y * rd)), err
+    for ps in systems:
+        for ds in systems:
+            for ptp, ppp in layouts[ps]:
+                for dtp, dpp in layouts[ds]:
+                    gp, gd = ptp * ppp, dtp * dpp
+                    dk = (ds, _decode_kind(ps, ds), dtp, dpp)
+                    rp, rd = unit_rate.get((ps, "prefill", ptp, ppp)), unit_rate.get(dk)
+                    err = unit_error.get((ps, "prefill", ptp, ppp)) or unit_error.get(dk)
+                    for x in range(1, (max_gpus - gd) // gp + 1):
+                        for y in range(1, (max_gpus - x * gp) // gd + 1):
+                            c = {"mode": "disaggregated", "system": ps, "decode_system": ds, "prefill_tp": ptp,
+                                 "prefill_pp": ppp, "prefill_replicas": x, "decode_tp": dtp, "decode_pp": dpp,
+                                 "decode_replicas": y}
+                            yield c, (None if err else min(x * rp, y * rd)), err
 
 
 def _layout_key(c):
     if c["mode"] == "colocated":
         return (c["system"], "colocated", c["tp"], c["pp"])
-    return (c["system"], "disaggregated", c["prefill_tp"], c["prefill_pp"], c["decode_tp"], c["decode_pp"])
+    return (c["system"], c["decode_system"], "disaggregated", c["prefill_tp"], c["prefill_pp"], c["decode_tp"], c["decode_pp"])
 
 
 def _config_key(c):
@@ -360,7 +403,14 @@ def plan(scenario, rate=None, slo=None, gpus=None, prices=None, budget=None, mod
         if k not in the_slo:
             raise InputError(f"{base.path}: serving.slo.{k} is not set; give it in the scenario or --slo")
     attainment = the_slo.get("percentile", 99) / 100
-    price = _prices(base, planner_inputs.prices(prices))
+    given = planner_inputs.prices(prices)
+    price_source = "--price"
+    if not given and base.scenario_prices:  # the scenario's own serving.cost, for the GPU types searched
+        given = {g: p for g, p in base.scenario_prices.items() if g in base.gpu_of.values()}
+        price_source = f"the scenario's serving.cost ({base.scenario_price_source})"
+    price = _prices(base, given)
+    base.prices = {base.gpu_of[s]: p for s, p in price.items()}
+    base.price_source = price_source
     if budget is not None:
         budget = planner_inputs.usd_per_hour(budget, "--budget ")
         if not price:
@@ -379,9 +429,7 @@ def plan(scenario, rate=None, slo=None, gpus=None, prices=None, budget=None, mod
             layouts[system] = _layouts(base, system, tps, pps, max_gpus)
             if not layouts[system]:
                 raise InputError(f"--max-gpus {max_gpus}: smaller than every tp x pp layout on {system}")
-            for k, v in _units(base, system, layouts[system], slo_over).items():
-                if ("colocated" if k[0] == "colocated" else "disaggregated") in modes:
-                    units[(system,) + k] = v
+        units = _units(layouts, slo_over, modes)
         tasks = [(_yaml(base.scenario(c, rate, s, "unit-" + "-".join(map(str, k[1:])))), f"plan:{base.name}:unit",
                   attainment) for k, (c, s) in units.items()]
         t_units = time.perf_counter()
@@ -400,22 +448,18 @@ def plan(scenario, rate=None, slo=None, gpus=None, prices=None, budget=None, mod
 
         # Stage 2: every candidate and its estimate.
         rows, by_key = [], {}
-        for system in base.systems:
-            ur = {k[1:]: v for k, v in unit_rate.items() if k[0] == system}
-            ue = {k[1:]: v for k, v in unit_error.items() if k[0] == system}
-            for c, est, err in _candidates(system, layouts[system], ur, ue, max_gpus, modes):
-                row = dict(c, gpu=base.gpu_of[system], gpus=_gpus(c), est_goodput_per_s=est)
-                row["usd_per_hour"] = price[system] * row["gpus"] if price else float("nan")
-                if err:
-                    row["stage"], row["reason"] = "pruned", err
-                elif budget is None and est < rate:
-                    row["stage"], row["reason"] = "below target", f"estimated capacity {est:.3g} req/s < {rate:g}"
-                elif budget is not None and row["usd_per_hour"] > budget:
-                    row["stage"], row["reason"] = "over budget", f"${row['usd_per_hour']:.2f}/h > ${budget:g}/h"
-                else:
-                    row["stage"], row["reason"] = "survivor", ""
-                by_key[_config_key(c)] = len(rows)
-                rows.append(row)
+        for c, est, err in _candidates(base.systems, layouts, unit_rate, unit_error, max_gpus, modes):
+            row = dict(c, gpus=_gpus(c), est_goodput_per_s=est, **_hardware(c, base, price))
+            if err:
+                row["stage"], row["reason"] = "pruned", err
+            elif budget is None and est < rate:
+                row["stage"], row["reason"] = "below target", f"estimated capacity {est:.3g} req/s < {rate:g}"
+            elif budget is not None and row["usd_per_hour"] > budget:
+                row["stage"], row["reason"] = "over budget", f"${row['usd_per_hour']:.2f}/h > ${budget:g}/h"
+            else:
+                row["stage"], row["reason"] = "survivor", ""
+            by_key[_config_key(c)] = len(rows)
+            rows.append(row)
         cost = (lambda r: (r["usd_per_hour"], r["gpus"])) if price else (lambda r: (r["gpus"],))
 
         # Stage 3/4: simulate the best start of each layout: its cheapest survivor (rate) or best
@@ -453,7 +497,7 @@ def plan(scenario, rate=None, slo=None, gpus=None, prices=None, budget=None, mod
     frame = _finish(frame, base, price, budget, rate, tokens_per_request, cost)
     frame.attrs.update({
         "scenario": base.path, "rate_per_s": rate, "slo": the_slo, "attainment_target": attainment, "budget_usd_per_hour": budget,
-        "prices_usd_per_gpu_hour": {base.gpu_of[s]: p for s, p in price.items()},
+        "prices_usd_per_gpu_hour": {base.gpu_of[s]: p for s, p in price.items()}, "price_source": base.price_source,
         "power": {base.gpu_of[s]: f"{base.tdp[s]:g} W TDP (catalog)" for s in base.systems},
         "systems": base.systems, "unit_rates_per_s": {"/".join(map(str, k)): v for k, v in unit_rate.items()},
         "unit_errors": {"/".join(map(str, k)): v for k, v in unit_error.items()},
@@ -466,6 +510,17 @@ def plan(scenario, rate=None, slo=None, gpus=None, prices=None, budget=None, mod
     if emit_scenarios:
         _emit(frame, base, rate, slo_over, emit_scenarios)
     return frame
+
+
+def _hardware(c, base, price):
+    """The GPU type(s) of candidate `c`, its $/h and its board power at TDP (W; NaN if a TDP is unknown)."""
+    pools = [(c["system"], _gpus(c))] if c["mode"] == "colocated" else [
+        (c["system"], c["prefill_replicas"] * c["prefill_tp"] * c["prefill_pp"]),
+        (c["decode_system"], c["decode_replicas"] * c["decode_tp"] * c["decode_pp"])]
+    gpus = list(dict.fromkeys(base.gpu_of[s] for s, _ in pools))
+    usd = sum(price[s] * n for s, n in pools) if price else float("nan")
+    watts = sum(base.tdp[s] * n for s, n in pools) if all(base.tdp[s] > 0 for s, _ in pools) else float("nan")
+    return {"gpu": "+".join(gpus), "usd_per_hour": usd, "watts_at_tdp": watts}
 
 
 def _prices(base, given):
@@ -486,7 +541,8 @@ def _prices(base, given):
 
 def _config(row):
     keys = ("mode", "system", "tp", "pp", "replicas") if row["mode"] == "colocated" else (
-        "mode", "system", "prefill_tp", "prefill_pp", "prefill_replicas", "decode_tp", "decode_pp", "decode_replicas")
+        "mode", "system", "decode_system", "prefill_tp", "prefill_pp", "prefill_replicas", "decode_tp", "decode_pp",
+        "decode_replicas")
     return {k: row[k] for k in keys}
 
 
@@ -557,8 +613,7 @@ def _finish(frame, base, price, budget, rate, tokens_per_request, cost):
     frame["est_goodput_per_gpu"] = frame["est_goodput_per_s"] / frame["gpus"]
     tokens = frame["output_tokens_per_s"].where(frame["verified"], rate * tokens_per_request)
     frame["usd_per_mtok"] = frame["usd_per_hour"] / (tokens * 3600 / 1e6)
-    tdp = frame["system"].map(base.tdp).replace(0, np.nan)
-    frame["joules_per_token"] = tdp * frame["gpus"] / tokens
+    frame["joules_per_token"] = frame["watts_at_tdp"] / tokens
     # Pareto: no other candidate is at most as costly with at least the estimated goodput (one strictly).
     c = frame["usd_per_hour"] if price else frame["gpus"].astype(float)
     est = frame["est_goodput_per_s"].astype(float)
@@ -577,7 +632,7 @@ def _finish(frame, base, price, budget, rate, tokens_per_request, cost):
         frame = frame.sort_values(keys, ascending=[False, False, True, True], kind="stable", na_position="last")
     else:
         frame = frame.sort_values(["chosen", "verified", "goodput_per_s"], ascending=[False, False, False], kind="stable")
-    first = ["mode", "gpu", "system", "tp", "pp", "replicas", "prefill_tp", "prefill_pp", "prefill_replicas", "decode_tp",
+    first = ["mode", "gpu", "system", "decode_system", "tp", "pp", "replicas", "prefill_tp", "prefill_pp", "prefill_replicas", "decode_tp",
              "decode_pp", "decode_replicas", "gpus", "usd_per_hour", "chosen", "slo_met", "ttft_ms", "tpot_ms",
              "attainment", "goodput_per_s", "goodput_per_gpu", "usd_per_mtok", "joules_per_token", "est_goodput_per_s",
              "est_goodput_per_gpu", "pareto", "stage", "reason"]

@@ -15,6 +15,8 @@ def _layout(r):
         return f"{r['replicas']} x TP{r['tp']}" + (f"PP{r['pp']}" if r["pp"] > 1 else "")
     p = f"TP{r['prefill_tp']}" + (f"PP{r['prefill_pp']}" if r["prefill_pp"] > 1 else "")
     d = f"TP{r['decode_tp']}" + (f"PP{r['decode_pp']}" if r["decode_pp"] > 1 else "")
+    if r["decode_system"] != r["system"]:  # mixed GPU types: say which pool runs on which
+        p, d = f"{p} {r['system']}", f"{d} {r['decode_system']}"
     return f"{r['prefill_replicas']}P {p} + {r['decode_replicas']}D {d}"
 
 
@@ -71,7 +73,9 @@ def print_plan(frame, top=10, front=12, out=sys.stdout):
         first = next(iter(a["unit_errors"].items()))
         print(f"pruned layouts: {len(a['unit_errors'])}, e.g. {first[0]}: {first[1]}", file=out)
     if priced:
-        print("J/tok at the GPUs' TDP (catalog): an upper bound on board power", file=out)
+        print(f"prices per GPU-hour from {a['price_source']}: "
+              + ", ".join(f"{g} ${p:g}" for g, p in a["prices_usd_per_gpu_hour"].items())
+              + "; J/tok at the GPUs' TDP (catalog): an upper bound on board power", file=out)
     else:
         print("no --price: GPUs are the cost; $/h and $/Mtok need a price per GPU type", file=out)
 

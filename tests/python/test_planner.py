@@ -181,3 +181,27 @@ def test_the_console_command_prints_the_plan_and_fails_cleanly(scenario, tmp_pat
     bad = subprocess.run(cmd[:5] + ["--price", "h100-sxm-80gb=-2/h"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2
     assert bad.stderr.strip() == "error: --price h100-sxm-80gb=-2/h: a price must be positive"
+
+
+def test_a_plan_over_two_gpu_types_prices_each_pool_on_its_own_and_mixes_them(scenario, tmp_path):
+    # H100 and A100 (8B fits one GPU of either): colocated per type, and xPyD over every (prefill
+    # type, decode type) pair, mixed ones included, each GPU at its price.
+    out = tmp_path / "mixed"
+    # A TPOT of 20 ms, which A100 decode replicas fed by H100 prefill can hold.
+    frame = fs.plan(scenario, rate=14, slo="tpot=20ms", tp=[1], max_gpus=4, gpus=["h100-sxm-80gb", "a100-sxm-80gb"],
+                    prices={"h100-sxm-80gb": 4.75, "a100-sxm-80gb": 2.2}, executor="serial", progress=False,
+                    emit_scenarios=str(out), verify=8)
+    pairs = sum(1 for x in range(1, 5) for y in range(1, 5) if x + y <= 4)
+    assert len(frame) == 2 * 4 + 4 * pairs   # colocated 1-4 replicas per type; 4 (prefill, decode) type pairs
+    mixed = frame[(frame["mode"] == "disaggregated") & (frame["system"] != frame["decode_system"])]
+    assert len(mixed) == 2 * pairs
+    price = {"dgx-h100": 4.75, "dgx-a100": 2.2}
+    for r in mixed.itertuples():
+        assert r.usd_per_hour == pytest.approx(r.prefill_replicas * price[r.system] + r.decode_replicas * price[r.decode_system])
+        assert r.gpu in ("h100-sxm-80gb+a100-sxm-80gb", "a100-sxm-80gb+h100-sxm-80gb")
+    chosen = frame[frame.chosen]
+    assert ((chosen["mode"] == "disaggregated") & (chosen["system"] != chosen["decode_system"])).any()
+    for r in chosen.itertuples():   # every choice, mixed or not, holds the SLO when re-run as a scenario
+        doc = fs.run(r.scenario_file)
+        assert _met(doc), r.scenario_file
+        assert doc["serving"]["cost"]["usd_per_hour"] == pytest.approx(r.usd_per_hour)
