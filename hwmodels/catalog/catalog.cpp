@@ -85,7 +85,8 @@ GpuSpec read_gpu(const std::string& id, const YamlNode& n, const std::map<std::s
 
 SystemSpec read_system(const std::string& id, const YamlNode& n, const std::map<std::string, std::string>& src) {
   n.expect_only({"name", "gpu", "gpus_per_node", "nvlink_domain", "nvswitch", "nvls", "nics_per_node",
-                 "supported_nics", "default_nic", "pcie_bandwidth", "nvlink_latency", "notes"});
+                 "supported_nics", "default_nic", "pcie_bandwidth", "nvlink_latency", "host_memory", "nvme_capacity",
+                 "nvme_bandwidth", "notes"});
   SystemSpec s;
   s.id = id;
   EntryReader r(n, src, s.sources);
@@ -100,6 +101,9 @@ SystemSpec read_system(const std::string& id, const YamlNode& n, const std::map<
   s.default_nic = n.at("default_nic").as_string();
   s.pcie_bandwidth = r.quantity("pcie_bandwidth", Dimension::bandwidth);
   s.nvlink_latency = r.optional_quantity("nvlink_latency", Dimension::time);
+  s.host_memory = r.optional_quantity("host_memory", Dimension::bytes);
+  s.nvme_capacity = r.optional_quantity("nvme_capacity", Dimension::bytes);
+  s.nvme_bandwidth = r.optional_quantity("nvme_bandwidth", Dimension::bandwidth);
   if (s.nvlink_domain % s.gpus_per_node != 0 && s.gpus_per_node % s.nvlink_domain != 0)
     n.at("nvlink_domain").fail("must be a multiple or a divisor of gpus_per_node");
   return s;

@@ -40,6 +40,11 @@ struct SystemSpec {
   std::string default_nic;
   double pcie_bandwidth = 0;      // bytes/s per direction, GPU<->NIC path
   double nvlink_latency = 0;      // s, one GPU->NVSwitch->GPU hop
+  // Below HBM, per node (0 when the catalog has no figure): host DRAM, and local NVMe capacity and
+  // aggregate read bandwidth, the tiers serving's KV offload can use.
+  double host_memory = 0;         // bytes
+  double nvme_capacity = 0;       // bytes
+  double nvme_bandwidth = 0;      // bytes/s, all drives together
   SourceMap sources;
 };
 

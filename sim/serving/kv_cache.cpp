@@ -33,16 +33,69 @@ void KvCache::lru_remove(int32_t s) {
 int64_t KvCache::match(const Request& r) const {
   if (!prefix_caching_) return 0;
   const int64_t cap = std::min<int64_t>((r.tokens() - 1) / block_size_, static_cast<int64_t>(r.block_hashes.size()));
-  int64_t m = 0;
-  while (m < cap && index_.count(r.block_hashes[static_cast<size_t>(m)])) ++m;
+  // Blocks loaded from a tier need HBM blocks of their own: at most what is free or evictable,
+  // less the evictable blocks this prefix itself will pin.
+  int64_t room = free_ + evictable_, m = 0;
+  for (; m < cap; ++m) {
+    const uint64_t h = r.block_hashes[static_cast<size_t>(m)];
+    if (const auto it = index_.find(h); it != index_.end()) {
+      if (slots_[static_cast<size_t>(it->second)].refs == 0) --room;
+      continue;
+    }
+    if (!tiers_ || tiers_->find(h) < 0 || room < 1) break;
+    --room;
+  }
   return m;
 }
 
+void KvCache::reserve_index() {
+  if (!slots_.empty()) return;
+  index_.reserve(static_cast<size_t>(total_));
+  slots_.reserve(static_cast<size_t>(std::min<int64_t>(total_, 1 << 20)));
+}
+
+int32_t KvCache::take_block(uint64_t hash) {
+  int32_t s;
+  if (free_ > 0) {
+    --free_;
+    if (!spare_.empty()) {
+      s = spare_.back();
+      spare_.pop_back();
+    } else {
+      s = static_cast<int32_t>(slots_.size());
+      slots_.emplace_back();
+    }
+  } else {
+    s = lru_head_;  // match() checked there is one
+    lru_remove(s);
+    const uint64_t old = slots_[static_cast<size_t>(s)].hash;
+    index_.erase(old);
+    ++evictions_;
+    if (tiers_) tiers_->put(old);
+  }
+  slots_[static_cast<size_t>(s)] = Slot{hash, 1, -1, -1};
+  index_[hash] = s;
+  return s;
+}
+
 void KvCache::acquire_prefix(Request& r, int64_t blocks) {
+  // HBM hits first, so the blocks loaded from tiers cannot evict them.
   for (int64_t k = 0; k < blocks; ++k) {
-    const int32_t s = index_.at(r.block_hashes[static_cast<size_t>(k)]);
-    if (slots_[static_cast<size_t>(s)].refs++ == 0) lru_remove(s);
-    r.cached_blocks.push_back(s);
+    const auto it = index_.find(r.block_hashes[static_cast<size_t>(k)]);
+    if (it == index_.end()) continue;
+    if (slots_[static_cast<size_t>(it->second)].refs++ == 0) lru_remove(it->second);
+  }
+  for (int64_t k = 0; k < blocks; ++k) {
+    const uint64_t h = r.block_hashes[static_cast<size_t>(k)];
+    const auto it = index_.find(h);
+    if (it != index_.end()) {
+      r.cached_blocks.push_back(it->second);
+      continue;
+    }
+    reserve_index();
+    tiers_->load(h);
+    ++tier_hits_;
+    r.cached_blocks.push_back(take_block(h));
   }
   r.blocks += blocks;
   r.hashed = blocks;
@@ -59,9 +112,11 @@ bool KvCache::grow(Request& r, int64_t tokens) {
   for (int64_t k = from_free; k < need; ++k) {  // reuse the least recently used cached blocks
     const int32_t s = lru_head_;
     lru_remove(s);
-    index_.erase(slots_[static_cast<size_t>(s)].hash);
+    const uint64_t h = slots_[static_cast<size_t>(s)].hash;
+    index_.erase(h);
     spare_.push_back(s);
     ++evictions_;
+    if (tiers_) tiers_->put(h);
   }
   r.blocks += need;
   acquired_ += need;
@@ -73,10 +128,7 @@ void KvCache::publish(Request& r) {
   const int64_t full = std::min<int64_t>(std::min(r.computed, r.input_tokens) / block_size_,
                                          static_cast<int64_t>(r.block_hashes.size()));
   if (r.hashed >= full) return;
-  if (slots_.empty()) {
-    index_.reserve(static_cast<size_t>(total_));
-    slots_.reserve(static_cast<size_t>(std::min<int64_t>(total_, 1 << 20)));
-  }
+  reserve_index();
   for (; r.hashed < full; ++r.hashed) {
     const uint64_t h = r.block_hashes[static_cast<size_t>(r.hashed)];
     int32_t s;
@@ -91,6 +143,7 @@ void KvCache::publish(Request& r) {
     else slots_.emplace_back();
     slots_[static_cast<size_t>(s)] = Slot{h, 1, -1, -1};
     r.cached_blocks.push_back(s);
+    if (tiers_) tiers_->forget(h);  // computed again here: a tier's copy is redundant
   }
 }
 

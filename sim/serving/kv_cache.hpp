@@ -13,6 +13,7 @@
 
 #include <absl/container/flat_hash_map.h>
 
+#include "sim/serving/kv_tiers.hpp"
 #include "sim/serving/request.hpp"
 
 namespace foresight::sim {
@@ -21,8 +22,12 @@ class KvCache {
  public:
   KvCache(int64_t blocks, int block_size, bool prefix_caching);
 
-  // Leading prompt blocks found in the cache, capped so the prompt's last token is always computed
-  // (the step that computes it samples the first output token).
+  // Offload tiers below HBM (not owned): evicted prefix blocks go there, and prefixes found there
+  // count as matches, loaded back by acquire_prefix.
+  void attach_tiers(KvTiers* tiers) { tiers_ = tiers; }
+  // Leading prompt blocks found in the cache (HBM, or a tier while HBM has room to load them back),
+  // capped so the prompt's last token is always computed (the step that computes it samples the
+  // first output token).
   int64_t match(const Request& r) const;
   // Takes references on the request's first `blocks` cached blocks; its computed tokens start after them.
   void acquire_prefix(Request& r, int64_t blocks);
@@ -45,6 +50,7 @@ class KvCache {
   int64_t acquired() const { return acquired_; }
   int64_t released() const { return released_; }
   int64_t evictions() const { return evictions_; }
+  int64_t tier_hits() const { return tier_hits_; }   // prefix blocks loaded back from a tier
 
  private:
   struct Slot {
@@ -54,6 +60,10 @@ class KvCache {
   };
   void lru_push(int32_t s);
   void lru_remove(int32_t s);
+  void reserve_index();
+  // One HBM block for a new cached entry: a free one, else the least recently used cached one
+  // (evicted: to the tiers, if any); its slot record.
+  int32_t take_block(uint64_t hash);
 
   int64_t total_, free_, evictable_ = 0;
   int block_size_;
@@ -62,7 +72,8 @@ class KvCache {
   std::vector<int32_t> spare_;               // unused slot records
   absl::flat_hash_map<uint64_t, int32_t> index_;  // open addressing: no allocation per entry
   int32_t lru_head_ = -1, lru_tail_ = -1;    // head: least recently used
-  int64_t acquired_ = 0, released_ = 0, evictions_ = 0;
+  KvTiers* tiers_ = nullptr;
+  int64_t acquired_ = 0, released_ = 0, evictions_ = 0, tier_hits_ = 0;
 };
 
 }  // namespace foresight::sim

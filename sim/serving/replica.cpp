@@ -21,7 +21,17 @@ constexpr size_t kLpmQueueLimit = 128;
 
 Replica::Replica(int index, const ServingSpec& spec, int64_t kv_blocks, double block_bytes, uint64_t seed)
     : index_(index), spec_(spec), kv_(kv_blocks, spec.scheduler.block_size, spec.scheduler.prefix_caching),
-      block_bytes_(block_bytes), rng_(seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(index) + 1) {}
+      block_bytes_(block_bytes), rng_(seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(index) + 1) {
+  if (spec.kv_offload.enabled()) {
+    std::vector<KvTierConfig> tiers;
+    const double replica_block = block_bytes * spec.gpus_per_replica();  // every GPU's shard of a block
+    for (const auto& t : spec.kv_offload.tiers)
+      tiers.push_back({t.tier, std::max<int64_t>(1, static_cast<int64_t>(t.capacity / replica_block)), t.bandwidth,
+                       t.bandwidth});
+    tiers_ = std::make_unique<KvTiers>(std::move(tiers), block_bytes);
+    kv_.attach_tiers(tiers_.get());
+  }
+}
 
 bool Replica::can_hold(const Request& r) const {
   const auto& s = spec_.scheduler;
@@ -219,6 +229,10 @@ Step Replica::plan() {
       step.shape.prefills.emplace_back(e.tokens, e.context_before);
       step.prefill_tokens += e.tokens;
     }
+  }
+  if (tiers_) {
+    const KvTiers::Traffic t = tiers_->drain();
+    step.tier_load_s = t.load_s, step.tier_store_s = t.store_s;
   }
   return step;
 }

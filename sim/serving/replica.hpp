@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include <boost/random/mersenne_twister.hpp>
@@ -34,6 +35,8 @@ struct Step {
   std::vector<StepEntry> entries;
   StepShape shape;
   double swap_bytes = 0;       // KV moved to or from host memory (per GPU) by swap preemption this step
+  double tier_load_s = 0;      // KV offload: prefix blocks loaded back from tiers before this step runs
+  double tier_store_s = 0;     // KV offload: evicted blocks written to tiers while it runs
   int64_t prefill_tokens = 0, decode_tokens = 0;
   // Speculative decoding: what the drafter runs this step, the prompt chunks (it keeps its own KV)
   // and the context of each sequence it drafts for.
@@ -93,6 +96,7 @@ class Replica {
   int64_t waiting() const { return static_cast<int64_t>(waiting_.size()); }
   int64_t waiting_prefill_tokens() const { return waiting_tokens_; }
   const KvCache& kv() const { return kv_; }
+  const KvTiers* tiers() const { return tiers_.get(); }   // null without serving.kv_offload
   int64_t running_context_tokens() const;
   int64_t prefix_match(const Request& r) const { return kv_.match(r); }
 
@@ -113,6 +117,7 @@ class Replica {
   int index_;
   const ServingSpec& spec_;
   KvCache kv_;
+  std::unique_ptr<KvTiers> tiers_;
   double block_bytes_;
   std::deque<Request*> waiting_;
   std::vector<Request*> running_;

@@ -310,7 +310,11 @@ class ServingDriver {
     slot.step_start = engine_->now();
     for (const auto& e : slot.step.entries)
       if (e.request->scheduled < 0) e.request->scheduled = slot.step_start;
-    const ActivityId id = engine_->compute(Lane{slot.first_gpu, 0}, c.total() + swap + draft);
+    // KV offload: loads from the tiers come before the forward pass (the whole batch waits); stores
+    // overlap it and cost time only past it.
+    const double tiers = slot.step.tier_load_s + std::max(0.0, slot.step.tier_store_s - c.total());
+    tier_time_ += tiers;
+    const ActivityId id = engine_->compute(Lane{slot.first_gpu, 0}, c.total() + swap + draft + tiers);
     engine_->then(id, [this, k](ActivityId) { step_done(k); });
     // Layer-wise push: the KV of every layer but the last goes out while this step computes it.
     if (slot.role == Role::prefill && spec_.disaggregation.kv.layerwise)
@@ -448,6 +452,38 @@ class ServingDriver {
     return j;
   }
 
+  // Each offload tier over all replicas that have one: blocks in and out, hits served, what the
+  // traffic cost the steps.
+  nlohmann::json tiers_json() const {
+    nlohmann::json list = nlohmann::json::array();
+    const auto& spec = decode_spec_.kv_offload.tiers;
+    for (size_t t = 0; t < spec.size(); ++t) {
+      KvTierCounters sum;
+      int64_t resident = 0, capacity = 0;
+      for (const auto& s : slots_) {
+        const KvTiers* x = s.replica->tiers();
+        if (!x) continue;
+        const auto& c = x->counters(t);
+        sum.stored += c.stored, sum.loaded += c.loaded, sum.passed_down += c.passed_down, sum.dropped += c.dropped;
+        sum.forgotten += c.forgotten;
+        resident += x->resident(t);
+        capacity += x->config()[t].capacity_blocks;
+      }
+      list.push_back({{"tier", spec[t].tier}, {"capacity_blocks", capacity}, {"bandwidth_per_gpu_Bps", spec[t].bandwidth},
+                      {"bandwidth_source", spec[t].source}, {"stored_blocks", sum.stored}, {"loaded_blocks", sum.loaded},
+                      {"passed_down_blocks", sum.passed_down}, {"dropped_blocks", sum.dropped},
+                      {"forgotten_blocks", sum.forgotten}, {"resident_blocks", resident}});
+    }
+    double load = 0, store = 0;
+    int64_t hits = 0;
+    for (const auto& s : slots_)
+      if (const KvTiers* x = s.replica->tiers()) load += x->load_seconds(), store += x->store_seconds(), hits += s.replica->kv().tier_hits();
+    return {{"list", list}, {"loaded_prefix_blocks", hits}, {"load_s", load}, {"store_s", store},
+            {"step_time_added_s", tier_time_},
+            {"model", "evicted prefix blocks go down the tiers (LRU per tier, exclusive); hits load back before the step "
+                      "(blocking the batch); stores overlap the step"}};
+  }
+
   ServingOutcome outcome() {
     using nlohmann::json;
     const int gpus = spec_.total_gpus();
@@ -532,6 +568,7 @@ class ServingDriver {
                           {"mean_tokens_per_step", steps ? double(tokens) / double(steps) : 0.0},
                           {"draft_time_s", draft_time_}};
     }
+    if (decode_spec_.kv_offload.enabled()) j["kv"]["tiers"] = tiers_json();
     if (spec_.cost.enabled()) j["cost"] = cost_json(j["throughput"]["output_tokens_per_s"].get<double>());
     if (source_.skipped_trace_rows() > 0)
       warnings_.push_back(fmt::format("{} trace rows with 0 input or output tokens were skipped", source_.skipped_trace_rows()));
@@ -556,6 +593,7 @@ class ServingDriver {
   std::unique_ptr<Router> prefill_router_;   // null: the global prefill queue
   ServingMetrics metrics_;
   KvTransfers transfers_;
+  double tier_time_ = 0;               // step time added by KV offload traffic
   std::unique_ptr<TraceStream> trace_;
   std::unique_ptr<Engine> engine_;
   std::vector<ReplicaSlot> slots_;

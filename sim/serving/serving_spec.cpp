@@ -457,6 +457,57 @@ static void parse_cost(const YamlNode& c, ServingSpec& s, const hw::Catalog& cat
   }
 }
 
+// `kv_offload`: tiers in the order host, nvme, remote (any of them), each with a capacity per
+// replica, and a bandwidth per GPU from the catalog unless given: host DRAM over the GPU's PCIe,
+// NVMe at the node's aggregate read bandwidth shared by its GPUs (behind PCIe), a remote pool over
+// the GPU's NIC. Capacities may not exceed the replica's share of what the catalog says a node has.
+static void parse_kv_offload(const YamlNode& o, ServingSpec& s, const hw::ClusterSpec& cluster) {
+  o.expect_only({"tiers"});
+  if (!s.scheduler.prefix_caching && !(s.disaggregation.enabled() && s.disaggregation.decode->scheduler.prefix_caching))
+    o.fail("offloaded KV is kept for prefix reuse: it needs scheduler.prefix_caching: true");
+  const YamlNode list = o.at("tiers");
+  if (!list.is_sequence() || list.items().empty()) list.fail("expected a list of tiers: [{tier: host, capacity: 256GiB}, ...]");
+  const hw::SystemSpec& sys = cluster.system_spec;
+  const int gpn = sys.gpus_per_node;
+  const int gpr = s.disaggregation.enabled() ? s.disaggregation.decode->gpus_per_replica() : s.gpus_per_replica();
+  const std::vector<std::string> order{"host", "nvme", "remote"};
+  int last = -1;
+  for (const auto& t : list.items()) {
+    t.expect_only({"tier", "capacity", "bandwidth"});
+    KvTierSpec k;
+    k.tier = t.at("tier").as_choice(order);
+    const int pos = static_cast<int>(std::find(order.begin(), order.end(), k.tier) - order.begin());
+    if (pos <= last) t.at("tier").fail("tiers go host, nvme, remote, each at most once, in that order");
+    last = pos;
+    k.capacity = t.at("capacity").as_quantity(Dimension::bytes);
+    if (!(k.capacity > 0)) t.at("capacity").fail("must be positive");
+    const double node = k.tier == "host" ? sys.host_memory : k.tier == "nvme" ? sys.nvme_capacity : 0;
+    if (node > 0 && k.capacity > node * gpr / gpn * (1 + 1e-9))
+      t.at("capacity").fail(fmt::format("{:.4g} GB per replica exceeds its share of a {} node's {:.4g} GB ({} of {} GPUs: {:.4g} GB)",
+                                        k.capacity / 1e9, sys.id, node / 1e9, gpr, gpn, node * gpr / gpn / 1e9));
+    if (auto b = t.find("bandwidth")) {
+      k.bandwidth = b->as_quantity(Dimension::bandwidth);
+      if (!(k.bandwidth > 0)) b->fail("must be positive");
+      k.source = "scenario";
+    } else if (k.tier == "host") {
+      k.bandwidth = sys.pcie_bandwidth;
+      k.source = fmt::format("{} PCIe per GPU (catalog)", sys.id);
+    } else if (k.tier == "nvme") {
+      if (!(sys.nvme_bandwidth > 0))
+        t.fail(fmt::format("the catalog has no NVMe bandwidth for {}: give this tier a bandwidth", sys.id));
+      k.bandwidth = std::min(sys.nvme_bandwidth / gpn, sys.pcie_bandwidth);
+      k.source = fmt::format("{} NVMe aggregate read / {} GPUs (catalog)", sys.id, gpn);
+    } else {
+      if (!cluster.nic_spec)
+        t.fail("a one-node cluster has no NIC in the catalog to reach a remote pool: give this tier a bandwidth");
+      k.bandwidth = std::min(cluster.nic_spec->bandwidth, sys.pcie_bandwidth);
+      k.source = fmt::format("{} NIC per GPU (catalog)", cluster.nic_spec->id);
+    }
+    s.kv_offload.tiers.push_back(k);
+  }
+  if (s.disaggregation.enabled()) s.disaggregation.decode->kv_offload = s.kv_offload;  // decode workers keep prefixes
+}
+
 SystemGpus system_gpus(const hw::ClusterSpec& c, const std::string& system) {
   const int gpn = c.system_spec.gpus_per_node;
   if (system.empty() || system == c.system) return {0, c.nodes * gpn, &c.gpu_spec};
@@ -475,7 +526,7 @@ ServingSpec parse_serving(const YamlNode& model, const YamlNode& n, const hw::Ca
   s.system = cluster.system;
   s.model = resolve_model(model, catalog, true);
   n.expect_only({"engine", "precision", "kv_dtype", "replicas", "parallelism", "placement", "scheduler", "router",
-                 "admission", "slo", "workload", "moe", "disaggregation", "speculative", "cost"});
+                 "admission", "slo", "workload", "moe", "disaggregation", "speculative", "cost", "kv_offload"});
   const auto disaggregated = n.find("disaggregation");
   if (disaggregated)
     for (const char* key : {"replicas", "parallelism", "placement"})
@@ -556,6 +607,7 @@ ServingSpec parse_serving(const YamlNode& model, const YamlNode& n, const hw::Ca
   // Last, so each pool copies the router, SLO and workload too.
   if (disaggregated) parse_disaggregation(*disaggregated, s, cluster);
   if (auto c = n.find("cost")) parse_cost(*c, s, catalog, cluster);
+  if (auto o = n.find("kv_offload")) parse_kv_offload(*o, s, cluster);
   return s;
 }
 

@@ -59,6 +59,21 @@ struct CostSpec {
   bool enabled() const { return !usd_per_gpu_hour.empty(); }
 };
 
+// KV-cache tiers below HBM (`serving.kv_offload`), in order: where evicted prefix blocks go and
+// prefix hits can be loaded back from. Capacity per replica; bandwidth per GPU (each GPU moves its
+// own shard of a block), from the catalog unless given.
+struct KvTierSpec {
+  std::string tier;                 // host | nvme | remote
+  double capacity = 0;              // bytes per replica
+  double bandwidth = 0;             // bytes/s per GPU, both ways
+  std::string source;               // where the bandwidth comes from
+};
+
+struct KvOffloadSpec {
+  std::vector<KvTierSpec> tiers;
+  bool enabled() const { return !tiers.empty(); }
+};
+
 struct LengthDist {
   std::string dist = "fixed";       // fixed | uniform | lognormal | zipf | trace
   double value = 0, min = 1, max = 0;
@@ -131,6 +146,7 @@ struct ServingSpec : WorkloadSpec {
   DisaggregationSpec disaggregation;
   SpeculativeSpec speculative;
   CostSpec cost;
+  KvOffloadSpec kv_offload;
   int gpus_per_replica() const { return tp * pp; }
   // Every GPU the run serves on: the replicas', or both pools' when disaggregated.
   int total_gpus() const;
