@@ -33,7 +33,7 @@ import math
 import os
 import time
 
-from . import InputError, _scenario_file, inspect, planner_inputs
+from . import InputError, _overrides as _set_strings, _scenario_file, inspect, planner_inputs
 from .executors import TaskPool
 
 MODES = ("colocated", "disaggregated")
@@ -105,15 +105,22 @@ class _Runner:
 class _Base:
     """The scenario a plan starts from: its YAML as a dict, its facts, and the hardware to search."""
 
-    def __init__(self, scenario, gpus, catalog):
+    def __init__(self, scenario, gpus, catalog, overrides=None):
         import yaml
 
         self.path = _scenario_file(scenario)
-        facts = inspect(self.path, catalog=catalog)  # a bad scenario fails here, located, before anything runs
+        # A bad scenario (or override) fails here, located, before anything runs.
+        facts = inspect(self.path, set=overrides, catalog=catalog)
         if facts["workload"] != "serving":
             raise InputError(f"{self.path}: a capacity plan needs a serving scenario; this one is '{facts['workload']}'")
         with open(self.path) as f:
             self.doc = yaml.safe_load(f)
+        for key, value in _overrides(overrides):  # the same dotted keys --set takes
+            node = self.doc
+            *path, last = key.split(".")
+            for part in path:
+                node = node.setdefault(part, {})
+            node[last] = yaml.safe_load(value) if isinstance(value, str) else value
         arrivals = self.doc["serving"].get("workload", {}).get("arrivals", {})
         kind = arrivals.get("kind") if isinstance(arrivals, dict) else None
         if kind not in OPEN_LOOP:
@@ -189,6 +196,11 @@ class _Base:
                 dis["decode"] = dict(system=c["decode_system"], **dis["decode"])
             sv["disaggregation"] = dis
         return doc
+
+
+def _overrides(overrides):
+    """(dotted key, value text) pairs from a dict or "key=value" strings, as foresight.run takes them."""
+    return [tuple(s.split("=", 1)) for s in _set_strings(overrides)]
 
 
 def _gpus(c):
@@ -360,7 +372,7 @@ def _cheapest(c, slo, max_gpus):
 
 def plan(scenario, rate=None, slo=None, gpus=None, prices=None, budget=None, modes=MODES, tp=None, pp=(1,),
          max_gpus=64, verify=6, executor="process", workers=None, store=None, progress=True,
-         emit_scenarios=None, catalog=None):
+         emit_scenarios=None, catalog=None, set=None):
     """Plans a serving deployment for the serving scenario at `scenario` (its model, engine, scheduler,
     workload and SLO; its replicas, parallelism and cluster are what the plan chooses).
 
@@ -372,7 +384,8 @@ def plan(scenario, rate=None, slo=None, gpus=None, prices=None, budget=None, mod
     the node size; pp: 1). max_gpus: the largest deployment considered. verify: how many of the
     cheapest survivors (rate) or best estimates (budget) stage 3/4 simulates. store: a path that makes
     the plan resumable (each simulation is kept). emit_scenarios: a directory to write each verified
-    configuration to as a scenario file.
+    configuration to as a scenario file. set: overrides of the scenario's keys ({"serving.workload.requests":
+    500} or ["key=value"]), as foresight.run takes them.
 
     Returns a DataFrame with one row per candidate: the configuration, `gpus`, `usd_per_hour`,
     `est_goodput_per_s` (stage 2's estimate), `stage` and `reason`, and for simulated rows the
@@ -395,7 +408,7 @@ def plan(scenario, rate=None, slo=None, gpus=None, prices=None, budget=None, mod
     tps = planner_inputs.int_list(tp, "--tp") if tp else None
     pps = planner_inputs.int_list(pp, "--pp")
     gpus = [g.strip() for g in gpus.split(",") if g.strip()] if isinstance(gpus, str) else gpus
-    base = _Base(scenario, gpus, catalog)
+    base = _Base(scenario, gpus, catalog, set)
     rate = planner_inputs.rate(rate) if rate is not None else base.rate
     slo_over = planner_inputs.slo(slo)
     the_slo = dict(base.slo, **slo_over)

@@ -101,6 +101,7 @@ def main(argv=None):
     p.add_argument("--out", default="", help="resumable store of the plan's simulations (.parquet gets the table)")
     p.add_argument("--emit-scenarios", default="", metavar="DIR", help="write each verified configuration as a scenario")
     p.add_argument("--catalog", action="append", default=[], help="a catalog file of your own hardware")
+    p.add_argument("--set", action="append", default=[], help="override a scenario key: dotted.key=value (repeatable)")
     p.add_argument("--top", type=int, default=10)
     p.add_argument("--plot", default="", help="the Pareto front as a PNG/SVG")
     a = p.parse_args(argv)
@@ -109,7 +110,7 @@ def main(argv=None):
                      modes=[m.strip() for m in a.modes.split(",") if m.strip()], tp=a.tp or None, pp=a.pp,
                      max_gpus=a.max_gpus, verify=a.verify, executor=a.executor, workers=a.workers,
                      store=a.out or None, progress=sys.stderr.isatty(), emit_scenarios=a.emit_scenarios or None,
-                     catalog=a.catalog or None)
+                     catalog=a.catalog or None, set=a.set or None)
     except (InputError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

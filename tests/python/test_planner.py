@@ -173,11 +173,15 @@ def test_a_plan_needs_an_open_loop_serving_scenario(tmp_path):
 
 def test_the_console_command_prints_the_plan_and_fails_cleanly(scenario, tmp_path):
     cmd = [sys.executable, "-m", "foresight", "plan", scenario, "--rate", "14/s", "--tp", "1", "--max-gpus", "4",
-           "--executor", "serial", "--price", "h100-sxm-80gb=2.5/h", "--emit-scenarios", str(tmp_path / "out")]
+           "--executor", "serial", "--price", "h100-sxm-80gb=2.5/h", "--emit-scenarios", str(tmp_path / "out"),
+           "--set", "serving.workload.requests=300"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     assert "verified by simulation" in r.stdout and "Pareto front" in r.stdout and "candidates/s" in r.stdout
-    assert "scenarios: " in r.stdout and list((tmp_path / "out").glob("01-*.yaml"))
+    emitted = list((tmp_path / "out").glob("01-*.yaml"))
+    assert "scenarios: " in r.stdout and emitted
+    assert fs.inspect(str(emitted[0]))  # a valid scenario, with the override applied
+    assert "requests: 300" in emitted[0].read_text()
     bad = subprocess.run(cmd[:5] + ["--price", "h100-sxm-80gb=-2/h"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2
     assert bad.stderr.strip() == "error: --price h100-sxm-80gb=-2/h: a price must be positive"
