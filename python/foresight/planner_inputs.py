@@ -7,15 +7,19 @@ from . import InputError
 _NUMBER = r"([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
 
 
+def _number(value, pattern, error):
+    """A float from a number, or from text whose first group of `pattern` is one; else InputError(error)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    m = re.fullmatch(pattern, str(value).strip())
+    if not m:
+        raise InputError(error)
+    return float(m.group(1))
+
+
 def rate(value, what="--rate"):
     """Requests per second from 40, "40" or "40/s"."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        r = float(value)
-    else:
-        m = re.fullmatch(_NUMBER + r"\s*(?:/\s*s)?", str(value).strip())
-        if not m:
-            raise InputError(f"{what} {value}: expected requests per second, e.g. 40/s")
-        r = float(m.group(1))
+    r = _number(value, _NUMBER + r"\s*(?:/\s*s)?", f"{what} {value}: expected requests per second, e.g. 40/s")
     if not r > 0:
         raise InputError(f"{what} {value}: must be positive")
     return r
@@ -24,13 +28,8 @@ def rate(value, what="--rate"):
 def usd_per_hour(value, what):
     """Dollars per hour from 2.5, "2.5", "2.5/h" or "$2.5/h"; `what` prefixes the value in errors
     ("--budget ", "--price h100-sxm-80gb=")."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        v = float(value)
-    else:
-        m = re.fullmatch(r"\$?\s*(-?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(?:/\s*h)?", str(value).strip())
-        if not m:
-            raise InputError(f"{what}{value}: expected dollars per hour, e.g. 2.5/h")
-        v = float(m.group(1))
+    v = _number(value, r"\$?\s*(-?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(?:/\s*h)?",
+                f"{what}{value}: expected dollars per hour, e.g. 2.5/h")
     if not v > 0:
         raise InputError(f"{what}{value}: a price must be positive")
     return v
