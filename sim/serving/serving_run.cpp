@@ -140,17 +140,13 @@ class ServingDriver {
     if (!decode_replicas_.front()->can_hold(*r)) return reject(std::move(owned), "too_long");
     const int k = decode_slots_[static_cast<size_t>(router_.choose(*r, decode_replicas_))];
     ReplicaSlot& slot = slots_[static_cast<size_t>(k)];
-    if (spec_.admission.policy == "estimated_ttft" && r->priority >= spec_.admission.reject_priority) {
-      // The book's early rejection: queued prefill work at the replica's recent per-token rate,
-      // plus one step for the decodes it would wait behind.
-      const double est = double(slot.replica->waiting_prefill_tokens() + r->input_tokens) * slot.ema_per_token +
-                         slot.ema_step;
-      if (est > spec_.slo.ttft_s) {
-        r->replica = k;
-        return reject(std::move(owned), "estimated_ttft");
-      }
+    const bool remote = disaggregated_ && prefill_remotely(*r, *slot.replica);
+    if (spec_.admission.policy == "estimated_ttft" && r->priority >= spec_.admission.reject_priority &&
+        estimated_ttft(*r, slot, remote) > spec_.slo.ttft_s) {
+      r->replica = k;
+      return reject(std::move(owned), "estimated_ttft");
     }
-    if (disaggregated_ && prefill_remotely(*r, *slot.replica)) {
+    if (remote) {
       auto copy = prefill_copy(*r);
       if (!prefill_replicas_.front()->can_hold(*copy)) return reject(std::move(owned), "too_long");
       ++remote_prefills_;
@@ -170,6 +166,26 @@ class ServingDriver {
     live_.emplace(r->id, std::move(owned));
     slot.replica->enqueue(r);
     kick_soon(k);
+  }
+
+  // The book's early rejection estimate: queued prefill work at the recent per-token rate, plus one
+  // step for the decodes it waits behind. Prefilled remotely: the prefill pool's queued tokens
+  // (global queue and workers) shared by its workers at their mean recent rate, one prefill step,
+  // then the decode worker's first step (the hand-off is not estimated: it is small on a fabric,
+  // and a router cannot see it coming).
+  double estimated_ttft(const Request& r, const ReplicaSlot& decode, bool remote) const {
+    if (!remote)
+      return double(decode.replica->waiting_prefill_tokens() + r.input_tokens) * decode.ema_per_token + decode.ema_step;
+    int64_t queued = 0;
+    for (const Request* c : global_queue_) queued += c->input_tokens;
+    double per_token = 0, step = 0;
+    for (int k : prefill_slots_) {
+      const ReplicaSlot& p = slots_[static_cast<size_t>(k)];
+      queued += p.replica->waiting_prefill_tokens();
+      per_token += p.ema_per_token, step += p.ema_step;
+    }
+    const double n = double(prefill_slots_.size());
+    return (double(queued) / n + double(r.input_tokens)) * (per_token / n) + step / n + decode.ema_step;
   }
 
   // The conditional rule on the decode worker (disaggregation_spec.hpp); always remote without it.

@@ -590,8 +590,6 @@ ServingSpec parse_serving(const YamlNode& model, const YamlNode& n, const hw::Ca
   if (auto a = n.find("admission")) {
     a->expect_only({"policy", "reject_priority"});
     s.admission.policy = a->at("policy").as_choice({"none", "estimated_ttft"});
-    if (disaggregated && s.admission.policy != "none")
-      a->at("policy").fail("early rejection estimates a colocated replica's TTFT; it is not modelled for disaggregated pools");
     if (auto p = a->find("reject_priority")) s.admission.reject_priority = bounded_int(*p, 0, 1000);
   }
   if (auto l = n.find("slo")) {
