@@ -209,3 +209,14 @@ def test_a_plan_over_two_gpu_types_prices_each_pool_on_its_own_and_mixes_them(sc
         doc = fs.run(r.scenario_file)
         assert _met(doc), r.scenario_file
         assert doc["serving"]["cost"]["usd_per_hour"] == pytest.approx(r.usd_per_hour)
+
+
+def test_the_executors_agree(scenario):
+    # The same plan serially, on a process pool and on a local Dask cluster: simulations are
+    # deterministic for a seed, so the tables are equal.
+    args = dict(rate=14, tp=[1, 2], max_gpus=4, progress=False)
+    frames = [fs.plan(scenario, executor=e, workers=2, **args) for e in ("serial", "process", "dask")]
+    cols = ["mode", "tp", "replicas", "prefill_tp", "prefill_replicas", "decode_tp", "decode_replicas", "chosen",
+            "ttft_ms", "tpot_ms", "est_goodput_per_s"]
+    for f in frames[1:]:
+        assert f[cols].equals(frames[0][cols])
