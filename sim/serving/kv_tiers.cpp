@@ -60,6 +60,13 @@ void KvTiers::forget(uint64_t hash) {
   erase(hash);
 }
 
+double KvTiers::take_loads() {
+  const double t = load_pending_;
+  load_pending_ = 0;
+  load_total_ += t;
+  return t;
+}
+
 KvTiers::Traffic KvTiers::drain() {
   Traffic t;
   t.load_s = load_pending_;

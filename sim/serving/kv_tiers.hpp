@@ -52,6 +52,8 @@ class KvTiers {
     double load_s = 0, store_s = 0;
   };
   Traffic drain();
+  // The loads since the last call only (an asynchronous load's own time; stores stay pending).
+  double take_loads();
 
   const std::vector<KvTierConfig>& config() const { return tiers_; }
   const KvTierCounters& counters(size_t tier) const { return counters_[tier]; }

@@ -161,10 +161,24 @@ bool Replica::admit(Request* r, int64_t& budget, Step& step) {
   if (r->preemptions == 0) r->cached_tokens = hit * bs;
   waiting_tokens_ -= pending_before;
   waiting_.pop_front();
+  // Asynchronous tier loads: the request holds its blocks and waits for them outside the batch.
+  if (tiers_ && spec_.kv_offload.async_load) {
+    const double load = tiers_->take_loads();
+    if (load > 0) {
+      loading_.push_back(r);
+      started_loads_.emplace_back(r, load);
+      return true;
+    }
+  }
   running_.push_back(r);
   step.entries.push_back({r, n, r->computed});
   budget -= n;
   return true;
+}
+
+void Replica::load_done(Request* r) {
+  loading_.erase(std::find(loading_.begin(), loading_.end(), r));
+  running_.push_back(r);   // its remaining prompt is computed from the next step on
 }
 
 void Replica::order_waiting() {
@@ -182,12 +196,12 @@ Step Replica::plan() {
   const auto max_seqs = static_cast<size_t>(spec_.scheduler.max_num_seqs);
   auto admit_waiting = [&] {
     order_waiting();
-    while (!waiting_.empty() && budget > 0 && running_.size() < max_seqs)
+    while (!waiting_.empty() && budget > 0 && running_.size() + loading_.size() < max_seqs)
       if (!admit(waiting_.front(), budget, step)) break;
   };
   // Requests whose KV arrived hold their blocks already: they join as decodes.
   auto admit_ready = [&] {
-    while (!ready_.empty() && budget > 0 && running_.size() < max_seqs) {
+    while (!ready_.empty() && budget > 0 && running_.size() + loading_.size() < max_seqs) {
       Request* r = ready_.front();
       ready_.pop_front();
       prompt_tokens_admitted_ += r->input_tokens;

@@ -13,6 +13,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include <boost/random/mersenne_twister.hpp>
@@ -68,6 +69,10 @@ class Replica {
   bool busy() const { return busy_; }
   void set_busy(bool b) { busy_ = b; }
   bool has_work() const { return !waiting_.empty() || !running_.empty() || !ready_.empty(); }
+  // KV offload with asynchronous loads: requests admitted this step whose prefix is loading from a
+  // tier, with the load's seconds; load_done() lets one join the batch.
+  std::vector<std::pair<Request*, double>> take_started_loads() { return std::exchange(started_loads_, {}); }
+  void load_done(Request* r);
   // Builds the next step; empty when nothing can run.
   Step plan();
   // Applies a step that ended at `now`: tokens computed, sampled, requests finished.
@@ -90,7 +95,7 @@ class Replica {
 
   // Load, for routers and admission.
   int64_t outstanding() const {
-    return static_cast<int64_t>(waiting_.size() + running_.size() + ready_.size()) + inbound_;
+    return static_cast<int64_t>(waiting_.size() + running_.size() + ready_.size() + loading_.size()) + inbound_;
   }
   int64_t running() const { return static_cast<int64_t>(running_.size()); }
   int64_t waiting() const { return static_cast<int64_t>(waiting_.size()); }
@@ -123,6 +128,8 @@ class Replica {
   std::vector<Request*> running_;
   std::vector<Request*> preempted_now_;
   std::deque<Request*> incoming_, ready_;   // disaggregated decode: awaiting blocks; KV arrived
+  std::vector<Request*> loading_;            // KV offload, async: prefix loading from a tier
+  std::vector<std::pair<Request*, double>> started_loads_;
   int64_t inbound_ = 0, inbound_tokens_ = 0; // disaggregated decode: routed here, KV not landed / not reserved
   boost::random::mt19937_64 rng_;
   int64_t spec_steps_ = 0, spec_tokens_ = 0;

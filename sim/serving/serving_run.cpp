@@ -315,6 +315,15 @@ class ServingDriver {
     Replica& rep = *slot.replica;
     if (rep.busy() || !rep.has_work()) return;
     slot.step = rep.plan();
+    // Asynchronous tier loads run on the replica's copy stream, beside its steps.
+    for (const auto& [r, seconds] : rep.take_started_loads()) {
+      tier_async_s_ += seconds;
+      const ActivityId load = engine_->compute(Lane{slot.first_gpu, 1}, seconds);
+      engine_->then(load, [this, k, r = r](ActivityId) {
+        slots_[static_cast<size_t>(k)].replica->load_done(r);
+        kick_soon(k);
+      });
+    }
     if (slot.step.empty()) return;  // waiting for blocks held by nothing running cannot happen: can_hold checked
     const StepCost c = slot.cost->step(slot.step.shape);
     slot.cost_sum.gemm += c.gemm, slot.cost_sum.attention += c.attention, slot.cost_sum.memory += c.memory;
@@ -495,9 +504,13 @@ class ServingDriver {
     for (const auto& s : slots_)
       if (const KvTiers* x = s.replica->tiers()) load += x->load_seconds(), store += x->store_seconds(), hits += s.replica->kv().tier_hits();
     return {{"list", list}, {"loaded_prefix_blocks", hits}, {"load_s", load}, {"store_s", store},
-            {"step_time_added_s", tier_time_},
-            {"model", "evicted prefix blocks go down the tiers (LRU per tier, exclusive); hits load back before the step "
-                      "(blocking the batch); stores overlap the step"}};
+            {"step_time_added_s", tier_time_}, {"async_load_s", tier_async_s_},
+            {"load", decode_spec_.kv_offload.async_load ? "async" : "blocking"},
+            {"model", decode_spec_.kv_offload.async_load
+                          ? "evicted prefix blocks go down the tiers (LRU per tier, exclusive); hits load back on the "
+                            "replica's copy stream while the request waits outside the batch; stores overlap the steps"
+                          : "evicted prefix blocks go down the tiers (LRU per tier, exclusive); hits load back before "
+                            "the step (blocking the batch); stores overlap the step"}};
   }
 
   ServingOutcome outcome() {
@@ -610,6 +623,7 @@ class ServingDriver {
   ServingMetrics metrics_;
   KvTransfers transfers_;
   double tier_time_ = 0;               // step time added by KV offload traffic
+  double tier_async_s_ = 0;            // asynchronous tier loads, beside the steps
   std::unique_ptr<TraceStream> trace_;
   std::unique_ptr<Engine> engine_;
   std::vector<ReplicaSlot> slots_;

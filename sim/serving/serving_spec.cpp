@@ -462,7 +462,8 @@ static void parse_cost(const YamlNode& c, ServingSpec& s, const hw::Catalog& cat
 // NVMe at the node's aggregate read bandwidth shared by its GPUs (behind PCIe), a remote pool over
 // the GPU's NIC. Capacities may not exceed the replica's share of what the catalog says a node has.
 static void parse_kv_offload(const YamlNode& o, ServingSpec& s, const hw::ClusterSpec& cluster) {
-  o.expect_only({"tiers"});
+  o.expect_only({"tiers", "load"});
+  if (auto l = o.find("load")) s.kv_offload.async_load = l->as_choice({"blocking", "async"}) == "async";
   if (!s.scheduler.prefix_caching && !(s.disaggregation.enabled() && s.disaggregation.decode->scheduler.prefix_caching))
     o.fail("offloaded KV is kept for prefix reuse: it needs scheduler.prefix_caching: true");
   const YamlNode list = o.at("tiers");
@@ -503,7 +504,7 @@ static void parse_kv_offload(const YamlNode& o, ServingSpec& s, const hw::Cluste
       k.bandwidth = std::min(cluster.nic_spec->bandwidth, sys.pcie_bandwidth);
       k.source = fmt::format("{} NIC per GPU (catalog)", cluster.nic_spec->id);
     }
-    s.kv_offload.tiers.push_back(k);
+    s.kv_offload.tiers.push_back(k);  // async_load was set above
   }
   if (s.disaggregation.enabled()) s.disaggregation.decode->kv_offload = s.kv_offload;  // decode workers keep prefixes
 }

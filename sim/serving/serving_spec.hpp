@@ -71,6 +71,10 @@ struct KvTierSpec {
 
 struct KvOffloadSpec {
   std::vector<KvTierSpec> tiers;
+  // blocking: a request's prefix loads before the step that admits it (the batch waits, as
+  // LMCache's synchronous load); async: it waits for its KV outside the batch on a copy stream
+  // (vLLM's WAITING_FOR_REMOTE_KVS), and the batch runs on.
+  bool async_load = false;
   bool enabled() const { return !tiers.empty(); }
 };
 

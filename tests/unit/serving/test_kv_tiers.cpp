@@ -141,3 +141,26 @@ TEST_CASE("a host tier helps a long-context workload; a slow NVMe tier hurts its
   // ... loading them from NVMe at 6.25 GB/s per GPU (336 ms, the whole batch waiting) does not.
   CHECK(p99(nvme, "tpot_ms") > p99(none, "tpot_ms"));
 }
+
+TEST_CASE("asynchronous loads wait outside the batch: the slow tier stops hurting TPOT", "[serving][kv_tiers]") {
+  const std::string nvme = "serving.kv_offload.tiers=[{tier: nvme, capacity: 1TiB}]";
+  const auto none = run({}, false);
+  const auto blocking = run({nvme});
+  const auto async = run({nvme, "serving.kv_offload.load=async"});
+  auto p99 = [](const nlohmann::json& j, const char* m) { return j[m]["p99"].get<double>(); };
+  const auto& t = async["kv"]["tiers"];
+  // Every load ran on the copy stream, none inside a step.
+  CHECK(t["load"] == "async");
+  CHECK(t["async_load_s"].get<double>() == Approx(t["load_s"].get<double>()).epsilon(1e-12));
+  CHECK(t["async_load_s"].get<double>() > 0);
+  CHECK(blocking["kv"]["tiers"]["async_load_s"].get<double>() == 0);
+  WARN("NVMe tier TPOT p99: blocking " << p99(blocking, "tpot_ms") << " ms, async " << p99(async, "tpot_ms")
+                                        << " ms, no tier " << p99(none, "tpot_ms") << " ms");
+  CHECK(p99(async, "tpot_ms") < p99(blocking, "tpot_ms"));
+  CHECK(p99(async, "tpot_ms") < p99(none, "tpot_ms"));
+  // Blocks are conserved the same way.
+  const auto& x = t["list"][0];
+  CHECK(x["stored_blocks"].get<int64_t>() == x["loaded_blocks"].get<int64_t>() + x["passed_down_blocks"].get<int64_t>() +
+                                                 x["forgotten_blocks"].get<int64_t>() + x["resident_blocks"].get<int64_t>());
+  CHECK(async["completed"] == 1000);
+}
