@@ -31,7 +31,8 @@ void KvTiers::insert(size_t tier, uint64_t hash) {
   lru_[tier].push_back(hash);
   where_[hash] = Where{tier, std::prev(lru_[tier].end())};
   ++counters_[tier].stored;
-  store_pending_[tier] += block_bytes_ / tiers_[tier].write_bandwidth;
+  if (tiers_[tier].fabric) fabric_store_ += block_bytes_;
+  else store_pending_[tier] += block_bytes_ / tiers_[tier].write_bandwidth;
 }
 
 void KvTiers::put(uint64_t hash) {
@@ -50,7 +51,8 @@ void KvTiers::load(uint64_t hash) {
   const size_t tier = where_.at(hash).tier;
   erase(hash);
   ++counters_[tier].loaded;
-  load_pending_ += block_bytes_ / tiers_[tier].read_bandwidth;
+  if (tiers_[tier].fabric) fabric_load_ += block_bytes_;
+  else load_pending_ += block_bytes_ / tiers_[tier].read_bandwidth;
 }
 
 void KvTiers::forget(uint64_t hash) {
@@ -60,10 +62,11 @@ void KvTiers::forget(uint64_t hash) {
   erase(hash);
 }
 
-double KvTiers::take_loads() {
-  const double t = load_pending_;
-  load_pending_ = 0;
-  load_total_ += t;
+KvTiers::Traffic KvTiers::take_loads() {
+  Traffic t;
+  t.load_s = load_pending_, t.fabric_load_bytes = fabric_load_;
+  load_pending_ = fabric_load_ = 0;
+  load_total_ += t.load_s;
   return t;
 }
 
@@ -74,7 +77,8 @@ KvTiers::Traffic KvTiers::drain() {
     t.store_s = std::max(t.store_s, s);
     s = 0;
   }
-  load_pending_ = 0;
+  t.fabric_load_bytes = fabric_load_, t.fabric_store_bytes = fabric_store_;
+  load_pending_ = fabric_load_ = fabric_store_ = 0;
   load_total_ += t.load_s;
   store_total_ += t.store_s;
   return t;

@@ -21,6 +21,9 @@ struct KvTierConfig {
   int64_t capacity_blocks = 0;      // for this replica
   double read_bandwidth = 0;        // bytes/s per GPU into HBM
   double write_bandwidth = 0;       // bytes/s per GPU out of the tier above
+  // Carried by the simulated fabric (a remote pool in peer nodes' memory): its traffic is counted
+  // in bytes per GPU for the driver to send as transfers, not timed here.
+  bool fabric = false;
 };
 
 struct KvTierCounters {
@@ -50,10 +53,11 @@ class KvTiers {
   // and stores (each tier's writes on its own path; the slowest path counts).
   struct Traffic {
     double load_s = 0, store_s = 0;
+    double fabric_load_bytes = 0, fabric_store_bytes = 0;   // per GPU, for fabric tiers
   };
   Traffic drain();
-  // The loads since the last call only (an asynchronous load's own time; stores stay pending).
-  double take_loads();
+  // The loads since the last call only (an asynchronous load's own; stores stay pending).
+  Traffic take_loads();
 
   const std::vector<KvTierConfig>& config() const { return tiers_; }
   const KvTierCounters& counters(size_t tier) const { return counters_[tier]; }
@@ -76,6 +80,7 @@ class KvTiers {
   std::vector<KvTierCounters> counters_;
   std::vector<double> store_pending_;      // seconds per tier this step
   double load_pending_ = 0, load_total_ = 0, store_total_ = 0;
+  double fabric_load_ = 0, fabric_store_ = 0;   // bytes per GPU this step
 };
 
 }  // namespace foresight::sim

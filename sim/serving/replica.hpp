@@ -38,6 +38,7 @@ struct Step {
   double swap_bytes = 0;       // KV moved to or from host memory (per GPU) by swap preemption this step
   double tier_load_s = 0;      // KV offload: prefix blocks loaded back from tiers before this step runs
   double tier_store_s = 0;     // KV offload: evicted blocks written to tiers while it runs
+  double tier_fabric_load_bytes = 0, tier_fabric_store_bytes = 0;   // per GPU, to and from a remote pool
   int64_t prefill_tokens = 0, decode_tokens = 0;
   // Speculative decoding: what the drafter runs this step, the prompt chunks (it keeps its own KV)
   // and the context of each sequence it drafts for.
@@ -71,7 +72,11 @@ class Replica {
   bool has_work() const { return !waiting_.empty() || !running_.empty() || !ready_.empty(); }
   // KV offload with asynchronous loads: requests admitted this step whose prefix is loading from a
   // tier, with the load's seconds; load_done() lets one join the batch.
-  std::vector<std::pair<Request*, double>> take_started_loads() { return std::exchange(started_loads_, {}); }
+  struct StartedLoad {
+    Request* request;
+    double seconds, fabric_bytes;   // from local tiers; per GPU from a remote pool
+  };
+  std::vector<StartedLoad> take_started_loads() { return std::exchange(started_loads_, {}); }
   void load_done(Request* r);
   // Builds the next step; empty when nothing can run.
   Step plan();
@@ -129,7 +134,7 @@ class Replica {
   std::vector<Request*> preempted_now_;
   std::deque<Request*> incoming_, ready_;   // disaggregated decode: awaiting blocks; KV arrived
   std::vector<Request*> loading_;            // KV offload, async: prefix loading from a tier
-  std::vector<std::pair<Request*, double>> started_loads_;
+  std::vector<StartedLoad> started_loads_;
   int64_t inbound_ = 0, inbound_tokens_ = 0; // disaggregated decode: routed here, KV not landed / not reserved
   boost::random::mt19937_64 rng_;
   int64_t spec_steps_ = 0, spec_tokens_ = 0;

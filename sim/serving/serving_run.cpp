@@ -316,10 +316,11 @@ class ServingDriver {
     if (rep.busy() || !rep.has_work()) return;
     slot.step = rep.plan();
     // Asynchronous tier loads run on the replica's copy stream, beside its steps.
-    for (const auto& [r, seconds] : rep.take_started_loads()) {
-      tier_async_s_ += seconds;
-      const ActivityId load = engine_->compute(Lane{slot.first_gpu, 1}, seconds);
-      engine_->then(load, [this, k, r = r](ActivityId) {
+    for (const auto& l : rep.take_started_loads()) {
+      tier_async_s_ += l.seconds;
+      const ActivityId load =
+          engine_->compute(Lane{slot.first_gpu, 1}, l.seconds, remote_pool_transfers(slot, l.fabric_bytes, true));
+      engine_->then(load, [this, k, r = l.request](ActivityId) {
         slots_[static_cast<size_t>(k)].replica->load_done(r);
         kick_soon(k);
       });
@@ -339,12 +340,32 @@ class ServingDriver {
     // overlap it and cost time only past it.
     const double tiers = slot.step.tier_load_s + std::max(0.0, slot.step.tier_store_s - c.total());
     tier_time_ += tiers;
-    const ActivityId id = engine_->compute(Lane{slot.first_gpu, 0}, c.total() + swap + draft + tiers);
+    // A remote pool's loads arrive over the fabric before the step starts; its stores leave beside it.
+    const std::vector<ActivityId> loads = remote_pool_transfers(slot, slot.step.tier_fabric_load_bytes, true);
+    remote_pool_transfers(slot, slot.step.tier_fabric_store_bytes, false);
+    const ActivityId id = engine_->compute(Lane{slot.first_gpu, 0}, c.total() + swap + draft + tiers, loads);
     engine_->then(id, [this, k](ActivityId) { step_done(k); });
     // Layer-wise push: the KV of every layer but the last goes out while this step computes it.
     if (slot.role == Role::prefill && spec_.disaggregation.kv.layerwise)
       for (const auto& e : slot.step.entries)
         if (e.context_before + e.tokens == e.request->input_tokens) start_kv(*live_.at(e.request->id), KvPart::bulk);
+  }
+
+  // A remote KV pool's traffic (Mooncake-style, in the other nodes' memory): one transfer per GPU
+  // of the replica, its shard, to or from the same GPU index of the next node, on the simulated
+  // fabric (NICs, switches), sharing links with hand-offs and collectives.
+  std::vector<ActivityId> remote_pool_transfers(const ReplicaSlot& slot, double bytes_per_gpu, bool load) {
+    std::vector<ActivityId> ids;
+    if (!(bytes_per_gpu > 0)) return ids;
+    const auto& c = session_.cluster();
+    const int gpn = c.gpus_per_node();
+    for (int i = 0; i < slot.spec->gpus_per_replica(); ++i) {
+      const int g = slot.first_gpu + i;
+      const int peer = (c.node_of(g) + 1) % c.nodes() * gpn + g % gpn;
+      ids.push_back(load ? engine_->transfer(peer, g, bytes_per_gpu) : engine_->transfer(g, peer, bytes_per_gpu));
+    }
+    tier_fabric_bytes_ += bytes_per_gpu * slot.spec->gpus_per_replica();
+    return ids;
   }
 
   // The drafter's share of a step: its prefill of the step's prompt chunks, then gamma decode
@@ -495,6 +516,7 @@ class ServingDriver {
         capacity += x->config()[t].capacity_blocks;
       }
       list.push_back({{"tier", spec[t].tier}, {"capacity_blocks", capacity}, {"bandwidth_per_gpu_Bps", spec[t].bandwidth},
+                      {"on_fabric", spec[t].fabric},
                       {"bandwidth_source", spec[t].source}, {"stored_blocks", sum.stored}, {"loaded_blocks", sum.loaded},
                       {"passed_down_blocks", sum.passed_down}, {"dropped_blocks", sum.dropped},
                       {"forgotten_blocks", sum.forgotten}, {"resident_blocks", resident}});
@@ -504,7 +526,7 @@ class ServingDriver {
     for (const auto& s : slots_)
       if (const KvTiers* x = s.replica->tiers()) load += x->load_seconds(), store += x->store_seconds(), hits += s.replica->kv().tier_hits();
     return {{"list", list}, {"loaded_prefix_blocks", hits}, {"load_s", load}, {"store_s", store},
-            {"step_time_added_s", tier_time_}, {"async_load_s", tier_async_s_},
+            {"step_time_added_s", tier_time_}, {"async_load_s", tier_async_s_}, {"fabric_bytes", tier_fabric_bytes_},
             {"load", decode_spec_.kv_offload.async_load ? "async" : "blocking"},
             {"model", decode_spec_.kv_offload.async_load
                           ? "evicted prefix blocks go down the tiers (LRU per tier, exclusive); hits load back on the "
@@ -624,6 +646,7 @@ class ServingDriver {
   KvTransfers transfers_;
   double tier_time_ = 0;               // step time added by KV offload traffic
   double tier_async_s_ = 0;            // asynchronous tier loads, beside the steps
+  double tier_fabric_bytes_ = 0;       // a remote pool's traffic sent on the fabric
   std::unique_ptr<TraceStream> trace_;
   std::unique_ptr<Engine> engine_;
   std::vector<ReplicaSlot> slots_;

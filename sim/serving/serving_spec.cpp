@@ -499,10 +499,13 @@ static void parse_kv_offload(const YamlNode& o, ServingSpec& s, const hw::Cluste
       k.bandwidth = std::min(sys.nvme_bandwidth / gpn, sys.pcie_bandwidth);
       k.source = fmt::format("{} NVMe aggregate read / {} GPUs (catalog)", sys.id, gpn);
     } else {
-      if (!cluster.nic_spec)
-        t.fail("a one-node cluster has no NIC in the catalog to reach a remote pool: give this tier a bandwidth");
+      // A pool in the other nodes' memory (Mooncake's store): the traffic runs as transfers on the
+      // fabric, to and from the same GPU index of the next node.
+      if (!cluster.nic_spec || cluster.total_nodes() < 2)
+        t.fail("a remote pool lives in other nodes' memory: this one-node cluster has none; give this tier a bandwidth");
       k.bandwidth = std::min(cluster.nic_spec->bandwidth, sys.pcie_bandwidth);
-      k.source = fmt::format("{} NIC per GPU (catalog)", cluster.nic_spec->id);
+      k.source = fmt::format("transfers on the fabric ({} NICs)", cluster.nic_spec->id);
+      k.fabric = true;
     }
     s.kv_offload.tiers.push_back(k);  // async_load was set above
   }

@@ -67,6 +67,7 @@ struct KvTierSpec {
   double capacity = 0;              // bytes per replica
   double bandwidth = 0;             // bytes/s per GPU, both ways
   std::string source;               // where the bandwidth comes from
+  bool fabric = false;              // remote: transfers to and from peer nodes on the simulated fabric
 };
 
 struct KvOffloadSpec {

@@ -164,3 +164,22 @@ TEST_CASE("asynchronous loads wait outside the batch: the slow tier stops hurtin
                                                  x["forgotten_blocks"].get<int64_t>() + x["resident_blocks"].get<int64_t>());
   CHECK(async["completed"] == 1000);
 }
+
+TEST_CASE("a remote pool's traffic runs as transfers on the fabric, every block once", "[serving][kv_tiers]") {
+  // Two nodes: the pool lives in the other node's memory; each load and store is one transfer of
+  // the block's shard per GPU (TP1: the block) to or from GPU 8.
+  const auto j = run({"cluster.nodes=2", "serving.workload.requests=300",
+                      "serving.kv_offload.tiers=[{tier: remote, capacity: 1TiB}]"});
+  const auto& t = j["kv"]["tiers"];
+  const auto& x = t["list"][0];
+  CHECK(x["on_fabric"] == true);
+  const double block = 32.0 * 8 * 128 * 2 * 2 * 16;   // Llama-3.1-8B bf16, 16 tokens
+  CHECK(t["fabric_bytes"].get<double>() ==
+        Approx((x["stored_blocks"].get<int64_t>() + x["loaded_blocks"].get<int64_t>()) * block).epsilon(1e-12));
+  CHECK(x["loaded_blocks"].get<int64_t>() > 0);
+  CHECK(t["load_s"].get<double>() == 0);   // nothing timed off the fabric
+  CHECK(t["step_time_added_s"].get<double>() == 0);
+  // One-node clusters have no peer memory to pool.
+  CHECK_THROWS_WITH(run({"serving.kv_offload.tiers=[{tier: remote, capacity: 1TiB}]"}),
+                    Catch::Contains("a remote pool lives in other nodes' memory"));
+}
