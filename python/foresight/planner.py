@@ -40,7 +40,6 @@ MODES = ("colocated", "disaggregated")
 OPEN_LOOP = ("poisson", "gamma", "constant")
 _LIFTED_MS = 1e7  # an SLO no request misses: a unit search measures one phase's limit at a time
 _AMPLE = 4        # partner replicas behind/in front of a unit (its largest layout): never the bottleneck
-_ROUNDS = 6       # verification rounds (each one replica up or down per pool)
 
 
 def _simulate(task):
