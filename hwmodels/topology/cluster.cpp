@@ -45,11 +45,13 @@ Cluster Cluster::build(const ClusterSpec& spec) {
     c.nic_bw_ = std::min(c.nic_->bandwidth, c.system_.pcie_bandwidth);
     c.switch_latency_ = c.switch_->latency;
   }
-  c.groups_.push_back({0, spec.nodes, c.system_, c.gpu_, c.nvlink_bw_, c.nic_bw_});
+  c.groups_.push_back({0, spec.nodes, c.system_, c.gpu_, c.nvlink_bw_, c.nic_bw_, c.system_.pcie_bandwidth,
+                       c.system_.nvme_bandwidth});
   for (const auto& g : spec.extra) {
     const Group& prev = c.groups_.back();
     const double nic = g.nic_spec ? std::min(g.nic_spec->bandwidth, g.system_spec.pcie_bandwidth) : c.nic_bw_;
-    c.groups_.push_back({prev.first_node + prev.nodes, g.nodes, g.system_spec, g.gpu_spec, g.gpu_spec.nvlink_bandwidth, nic});
+    c.groups_.push_back({prev.first_node + prev.nodes, g.nodes, g.system_spec, g.gpu_spec, g.gpu_spec.nvlink_bandwidth, nic,
+                         g.system_spec.pcie_bandwidth, g.system_spec.nvme_bandwidth});
   }
 
   const int n = c.gpus();
@@ -70,6 +72,7 @@ Cluster Cluster::build(const ClusterSpec& spec) {
   for (int g = 0; g < n; ++g) c.links_.push_back({LinkKind::nvlink_down, group_of_node(g / c.gpus_per_node_).nvlink_bw});
   if (!c.nic_) {
     c.base_nic_rx_ = c.base_leaf_up_ = c.base_leaf_down_ = c.base_agg_up_ = c.base_agg_down_ = static_cast<int>(c.links_.size());
+    c.add_host_links();
     return c;
   }
   for (int i = 0; i < c.nodes_ * nics; ++i) c.links_.push_back({LinkKind::nic_tx, group_of_node(i / nics).nic_bw});
@@ -105,7 +108,28 @@ Cluster Cluster::build(const ClusterSpec& spec) {
   const int agg_links = c.tiers_ == 3 ? c.pods_ * c.up_ * c.core_up_ : 0;
   c.base_agg_down_ = c.base_agg_up_ + agg_links;
   for (int i = 0; i < 2 * agg_links; ++i) c.links_.push_back({i < agg_links ? LinkKind::agg_up : LinkKind::agg_down, port});
+  c.add_host_links();
   return c;
+}
+
+// Each GPU's PCIe to host memory, each node's NVMe (read and write): last, so every other link keeps
+// its index. A node without an NVMe figure in the catalog gets placeholder links nothing routes over.
+void Cluster::add_host_links() {
+  const int n = gpus();
+  base_pcie_up_ = static_cast<int>(links_.size());
+  for (int g = 0; g < n; ++g) links_.push_back({LinkKind::pcie_up, group_at(g).pcie_bw});
+  base_pcie_down_ = static_cast<int>(links_.size());
+  for (int g = 0; g < n; ++g) links_.push_back({LinkKind::pcie_down, group_at(g).pcie_bw});
+  base_nvme_read_ = static_cast<int>(links_.size());
+  for (int node = 0; node < nodes_; ++node) {
+    const double bw = group_at(node * gpus_per_node_).nvme_bw;
+    links_.push_back({LinkKind::nvme_read, bw > 0 ? bw : 1.0});
+  }
+  base_nvme_write_ = static_cast<int>(links_.size());
+  for (int node = 0; node < nodes_; ++node) {
+    const double bw = group_at(node * gpus_per_node_).nvme_bw;
+    links_.push_back({LinkKind::nvme_write, bw > 0 ? bw : 1.0});
+  }
 }
 
 const Cluster::Group& Cluster::group_at(int gpu) const {
@@ -133,6 +157,29 @@ Route Cluster::route(int src, int dst) const {
 }
 
 void Cluster::route_endpoints(int src, int dst, Route& r) const {
+  // Host memory and NVMe of a GPU's own node: its PCIe, behind the node's NVMe for the drives.
+  if ((is_host(src) && is_nvme(dst)) || (is_nvme(src) && is_host(dst))) {   // between a node's memory and drives
+    if (endpoint_node(src) != endpoint_node(dst)) throw std::logic_error("host-NVMe copies stay in one node");
+    r.crosses_network = false;
+    r.links.assign(1, (is_nvme(dst) ? base_nvme_write_ : base_nvme_read_) + endpoint_node(src));
+    return;
+  }
+  if (is_host(dst) || is_nvme(dst) || is_host(src) || is_nvme(src)) {
+    const bool to_host = is_host(dst) || is_nvme(dst);
+    const int gpu = to_host ? src : dst, far = to_host ? dst : src;
+    if (gpu < 0 || gpu >= gpus() || endpoint_node(far) != node_of(gpu))
+      throw std::logic_error("host and NVMe transfers run between a GPU and its own node");
+    r.crosses_network = false;
+    r.links.clear();
+    if (to_host) {
+      r.links.push_back(base_pcie_up_ + gpu);
+      if (is_nvme(far)) r.links.push_back(base_nvme_write_ + node_of(gpu));
+    } else {
+      if (is_nvme(far)) r.links.push_back(base_nvme_read_ + node_of(gpu));
+      r.links.push_back(base_pcie_down_ + gpu);
+    }
+    return;
+  }
   if (is_nvswitch(dst)) {
     r.links.assign(1, nvlink_up_link(src));
     r.crosses_network = false;
@@ -183,6 +230,10 @@ std::string Cluster::link_name(int id) const {
     case LinkKind::leaf_down: return fmt::format("leaf{}-down{}", (id - base_leaf_down_) / up_, (id - base_leaf_down_) % up_);
     case LinkKind::agg_up: return fmt::format("agg-up{}", id - base_agg_up_);
     case LinkKind::agg_down: return fmt::format("agg-down{}", id - base_agg_down_);
+    case LinkKind::pcie_up: return fmt::format("gpu{}-pcie-up", id - base_pcie_up_);
+    case LinkKind::pcie_down: return fmt::format("gpu{}-pcie-down", id - base_pcie_down_);
+    case LinkKind::nvme_read: return fmt::format("node{}-nvme-read", id - base_nvme_read_);
+    case LinkKind::nvme_write: return fmt::format("node{}-nvme-write", id - base_nvme_write_);
   }
   return "link" + std::to_string(id);
 }

@@ -69,10 +69,24 @@ void resolve_cluster(ClusterSpec& spec, const Catalog& catalog, const ResolveErr
 
 // Transfer endpoints: a GPU index >= 0, or the NVSwitch of NVLink domain d encoded as -1 - d (NVLS
 // traffic goes to and from the switch itself).
+// A node's host memory and its local NVMe are endpoints too (serving's KV offload tiers), encoded
+// below the NVSwitches' range.
+constexpr int kHostEndpointBase = 1 << 28, kNvmeEndpointBase = 1 << 29;
 inline int nvswitch_endpoint(int domain) { return -1 - domain; }
-inline bool is_nvswitch(int endpoint) { return endpoint < 0; }
+inline bool is_nvswitch(int endpoint) { return endpoint < 0 && endpoint > -kHostEndpointBase; }
+inline int host_endpoint(int node) { return -kHostEndpointBase - node; }
+inline int nvme_endpoint(int node) { return -kNvmeEndpointBase - node; }
+inline bool is_host(int endpoint) { return endpoint <= -kHostEndpointBase && endpoint > -kNvmeEndpointBase; }
+inline bool is_nvme(int endpoint) { return endpoint <= -kNvmeEndpointBase; }
+inline int endpoint_node(int endpoint) {  // of a host or NVMe endpoint
+  return is_nvme(endpoint) ? -kNvmeEndpointBase - endpoint : -kHostEndpointBase - endpoint;
+}
 
-enum class LinkKind : uint8_t { nvlink_up, nvlink_down, nic_tx, nic_rx, leaf_up, leaf_down, agg_up, agg_down };
+enum class LinkKind : uint8_t {
+  nvlink_up, nvlink_down, nic_tx, nic_rx, leaf_up, leaf_down, agg_up, agg_down,
+  pcie_up, pcie_down,        // GPU to / from its node's host memory (its PCIe x16)
+  nvme_read, nvme_write      // a node's local NVMe drives, all together
+};
 
 struct Link {
   LinkKind kind;
@@ -103,6 +117,8 @@ class Cluster {
   int tiers() const { return tiers_; }
   int leaf_of(int node, int rail) const;
 
+  // Whether the node of `gpu` has local NVMe bandwidth in the catalog (its NVMe endpoint's links).
+  bool has_nvme(int gpu) const { return group_at(gpu).nvme_bw > 0; }
   int nvlink_up_link(int gpu) const { return base_nvl_up_ + gpu; }     // GPU -> its NVSwitch
   int nvlink_down_link(int gpu) const { return base_nvl_down_ + gpu; } // NVSwitch -> GPU
   Route route(int src, int dst) const;
@@ -137,7 +153,7 @@ class Cluster {
     int first_node = 0, nodes = 0;
     SystemSpec system;
     GpuSpec gpu;
-    double nvlink_bw = 0, nic_bw = 0;
+    double nvlink_bw = 0, nic_bw = 0, pcie_bw = 0, nvme_bw = 0;
   };
   const Group& group_at(int gpu) const;
   std::vector<Group> groups_;   // the main system first
@@ -153,6 +169,8 @@ class Cluster {
   // First link index of each kind; see link_name() for the layout.
   int base_nvl_up_ = 0, base_nvl_down_ = 0, base_nic_tx_ = 0, base_nic_rx_ = 0, base_leaf_up_ = 0,
       base_leaf_down_ = 0, base_agg_up_ = 0, base_agg_down_ = 0;
+  int base_pcie_up_ = 0, base_pcie_down_ = 0, base_nvme_read_ = 0, base_nvme_write_ = 0;   // appended last
+  void add_host_links();
   std::vector<Link> links_;
 };
 

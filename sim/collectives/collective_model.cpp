@@ -63,6 +63,14 @@ CollectiveResult CollectiveModel::estimate(const CollectiveRequest& req) {
 }
 
 CollectivePlan CollectiveModel::transfer_plan(int src, int dst, double bytes) const {
+  // A copy between a GPU and its node's host memory or NVMe: one phase at the links' rate.
+  auto off_gpu = [](int e) { return hw::is_host(e) || hw::is_nvme(e); };
+  if (off_gpu(src) || off_gpu(dst)) {
+    for (int e : {src, dst})
+      if (off_gpu(e) ? hw::endpoint_node(e) >= cluster_.nodes() : (e < 0 || e >= cluster_.gpus()))
+        throw InputError(fmt::format("transfer endpoint {} is outside the cluster", e));
+    return decompose_host_copy(src, dst, bytes);
+  }
   for (int g : {src, dst})
     if (g < 0 || g >= cluster_.gpus())
       throw InputError(fmt::format("transfer endpoint {} is outside the cluster's {} GPUs", g, cluster_.gpus()));

@@ -55,6 +55,16 @@ CollectivePlan decompose(const CollectiveRequest& req, Algorithm algorithm, Prot
   return plan;
 }
 
+CollectivePlan decompose_host_copy(int src, int dst, double bytes) {
+  CollectivePlan plan{Algorithm::direct, Protocol::simple, {}};
+  if (bytes <= 0) return plan;
+  Phase ph;
+  // Copy engines run near PCIe line rate; no measured efficiency is adopted yet, so none is charged.
+  ph.transfers.push_back({src, dst, bytes, bytes});
+  plan.phases.push_back(ph);
+  return plan;
+}
+
 CollectivePlan decompose_transfer(int src, int dst, double bytes, const hw::Cluster& cluster, const NcclParams& params) {
   const CollectiveRequest req{CollectiveOp::send_recv, bytes, {src, dst}};
   const PlanBuilder b(req, cluster, params, Algorithm::direct, Protocol::simple);

@@ -20,5 +20,8 @@ CollectivePlan decompose(const CollectiveRequest& req, Algorithm algorithm, Prot
 // A one-way point-to-point transfer (ncclSend/ncclRecv of `bytes` from src to dst) with the Simple
 // protocol: one edge, one NVLink or network step, one launch.
 CollectivePlan decompose_transfer(int src, int dst, double bytes, const hw::Cluster& cluster, const NcclParams& params);
+// A DMA copy between a GPU and its node's host memory or NVMe (hw::host_endpoint, nvme_endpoint):
+// one phase, the bytes at the route's link rate, no NCCL step latency.
+CollectivePlan decompose_host_copy(int src, int dst, double bytes);
 
 }  // namespace foresight::sim

@@ -13,7 +13,7 @@ using hw::is_nvswitch;
 using hw::nvswitch_endpoint;
 
 struct Transfer {
-  int src = 0, dst = 0;       // endpoints: GPU index, or hw::nvswitch_endpoint(domain)
+  int src = 0, dst = 0;       // endpoints: GPU index, hw::nvswitch_endpoint(domain), host_/nvme_endpoint(node)
   double payload_bytes = 0;   // user data moved along this edge
   double wire_bytes = 0;      // what the link carries: payload / protocol efficiency
 };

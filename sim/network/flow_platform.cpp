@@ -13,8 +13,8 @@ namespace {
 
 namespace routing = simgrid::kernel::routing;
 
-// Netpoints are numbered in creation order: GPUs 0..n-1, then one NVSwitch per domain, then the
-// control host. Links carry zero latency: latency is added analytically per collective step, which
+// Netpoints are numbered in creation order: GPUs 0..n-1, then one NVSwitch per domain, then each
+// node's host memory, then each node's NVMe, then the control host. Links carry zero latency: latency is added analytically per collective step, which
 // also keeps CM02 from weighting flows by their route latency.
 class ClusterZone final : public routing::NetZoneImpl {
  public:
@@ -25,10 +25,14 @@ class ClusterZone final : public routing::NetZoneImpl {
   void get_local_route(const routing::NetPoint* src, const routing::NetPoint* dst, routing::Route* into,
                        double* /*latency*/) override {
     const int n = cluster_.gpus();
-    const int domains = n / cluster_.nvlink_domain_size();
+    const int domains = n / cluster_.nvlink_domain_size(), nodes = cluster_.nodes();
     auto decode = [&](unsigned long id) {
       const int i = static_cast<int>(id);
-      return i < n ? i : (i < n + domains ? hw::nvswitch_endpoint(i - n) : kControl);
+      if (i < n) return i;
+      if (i < n + domains) return hw::nvswitch_endpoint(i - n);
+      if (i < n + domains + nodes) return hw::host_endpoint(i - n - domains);
+      if (i < n + domains + 2 * nodes) return hw::nvme_endpoint(i - n - domains - nodes);
+      return kControl;
     };
     const int s = decode(src->id()), d = decode(dst->id());
     if (s == kControl || d == kControl) return;
@@ -64,6 +68,8 @@ FlowPlatform::FlowPlatform(const hw::Cluster& cluster) {
   gpus_.reserve(static_cast<size_t>(n));
   for (int g = 0; g < n; ++g) gpus_.push_back(zone->create_host("gpu" + std::to_string(g), {1.0}));
   for (int d = 0; d < domains; ++d) switches_.push_back(zone->create_host("nvswitch" + std::to_string(d), {1.0}));
+  for (int m = 0; m < cluster.nodes(); ++m) hosts_.push_back(zone->create_host("host" + std::to_string(m), {1.0}));
+  for (int m = 0; m < cluster.nodes(); ++m) nvmes_.push_back(zone->create_host("nvme" + std::to_string(m), {1.0}));
   control_ = zone->create_host("control", {1.0});
   std::vector<simgrid::kernel::resource::StandardLinkImpl*> links;
   links.reserve(cluster.links().size());
@@ -78,6 +84,8 @@ FlowPlatform::FlowPlatform(const hw::Cluster& cluster) {
 }
 
 simgrid::s4u::Host* FlowPlatform::endpoint(int e) const {
+  if (hw::is_host(e)) return hosts_[static_cast<size_t>(hw::endpoint_node(e))];
+  if (hw::is_nvme(e)) return nvmes_[static_cast<size_t>(hw::endpoint_node(e))];
   return hw::is_nvswitch(e) ? switches_[static_cast<size_t>(-1 - e)] : gpus_[static_cast<size_t>(e)];
 }
 

@@ -1,5 +1,6 @@
 #pragma once
-// The cluster as a SimGrid platform: one host per GPU and per NVSwitch, one SimGrid link per
+// The cluster as a SimGrid platform: one host per GPU, per NVSwitch and per node's host memory
+// and NVMe, one SimGrid link per
 // cluster link, and a routing zone that asks hw::Cluster for routes instead of storing them, so
 // building 16k GPUs takes milliseconds (see DESIGN.md). Must be created inside a live s4u::Engine.
 #include <vector>
@@ -13,11 +14,11 @@ namespace foresight::sim {
 class FlowPlatform {
  public:
   explicit FlowPlatform(const hw::Cluster& cluster);
-  simgrid::s4u::Host* endpoint(int e) const;   // GPU index or nvswitch_endpoint(domain)
+  simgrid::s4u::Host* endpoint(int e) const;   // GPU index, nvswitch_endpoint(domain), host_/nvme_endpoint(node)
   simgrid::s4u::Host* control() const { return control_; }
 
  private:
-  std::vector<simgrid::s4u::Host*> gpus_, switches_;
+  std::vector<simgrid::s4u::Host*> gpus_, switches_, hosts_, nvmes_;
   simgrid::s4u::Host* control_ = nullptr;
 };
 

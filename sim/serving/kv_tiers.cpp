@@ -2,12 +2,13 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <utility>
 
 namespace foresight::sim {
 
 KvTiers::KvTiers(std::vector<KvTierConfig> tiers, double block_bytes)
     : tiers_(std::move(tiers)), block_bytes_(block_bytes), lru_(tiers_.size()), counters_(tiers_.size()),
-      store_pending_(tiers_.size(), 0.0) {
+      store_pending_(tiers_.size(), 0.0), load_bytes_(tiers_.size(), 0.0), store_bytes_(tiers_.size(), 0.0) {
   for (const auto& t : tiers_)
     if (t.capacity_blocks < 1 || !(t.read_bandwidth > 0) || !(t.write_bandwidth > 0))
       throw std::logic_error("KV tier " + t.name + " needs a capacity and bandwidths");
@@ -31,7 +32,7 @@ void KvTiers::insert(size_t tier, uint64_t hash) {
   lru_[tier].push_back(hash);
   where_[hash] = Where{tier, std::prev(lru_[tier].end())};
   ++counters_[tier].stored;
-  if (tiers_[tier].fabric) fabric_store_ += block_bytes_;
+  if (tiers_[tier].on_links) store_bytes_[tier] += block_bytes_;
   else store_pending_[tier] += block_bytes_ / tiers_[tier].write_bandwidth;
 }
 
@@ -51,7 +52,7 @@ void KvTiers::load(uint64_t hash) {
   const size_t tier = where_.at(hash).tier;
   erase(hash);
   ++counters_[tier].loaded;
-  if (tiers_[tier].fabric) fabric_load_ += block_bytes_;
+  if (tiers_[tier].on_links) load_bytes_[tier] += block_bytes_;
   else load_pending_ += block_bytes_ / tiers_[tier].read_bandwidth;
 }
 
@@ -62,10 +63,19 @@ void KvTiers::forget(uint64_t hash) {
   erase(hash);
 }
 
+bool KvTiers::Traffic::any_bytes() const {
+  for (const auto* v : {&load_bytes, &store_bytes})
+    for (double b : *v)
+      if (b > 0) return true;
+  return false;
+}
+
 KvTiers::Traffic KvTiers::take_loads() {
   Traffic t;
-  t.load_s = load_pending_, t.fabric_load_bytes = fabric_load_;
-  load_pending_ = fabric_load_ = 0;
+  t.load_s = load_pending_;
+  t.load_bytes = std::exchange(load_bytes_, std::vector<double>(tiers_.size(), 0.0));
+  t.store_bytes.assign(tiers_.size(), 0.0);
+  load_pending_ = 0;
   load_total_ += t.load_s;
   return t;
 }
@@ -77,8 +87,9 @@ KvTiers::Traffic KvTiers::drain() {
     t.store_s = std::max(t.store_s, s);
     s = 0;
   }
-  t.fabric_load_bytes = fabric_load_, t.fabric_store_bytes = fabric_store_;
-  load_pending_ = fabric_load_ = fabric_store_ = 0;
+  t.load_bytes = std::exchange(load_bytes_, std::vector<double>(tiers_.size(), 0.0));
+  t.store_bytes = std::exchange(store_bytes_, std::vector<double>(tiers_.size(), 0.0));
+  load_pending_ = 0;
   load_total_ += t.load_s;
   store_total_ += t.store_s;
   return t;

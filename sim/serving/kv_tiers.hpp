@@ -21,9 +21,9 @@ struct KvTierConfig {
   int64_t capacity_blocks = 0;      // for this replica
   double read_bandwidth = 0;        // bytes/s per GPU into HBM
   double write_bandwidth = 0;       // bytes/s per GPU out of the tier above
-  // Carried by the simulated fabric (a remote pool in peer nodes' memory): its traffic is counted
-  // in bytes per GPU for the driver to send as transfers, not timed here.
-  bool fabric = false;
+  // Carried by simulated links (PCIe to host memory, the node's NVMe, the fabric to a remote pool):
+  // its traffic is counted in bytes per GPU for the driver to send as transfers, not timed here.
+  bool on_links = false;
 };
 
 struct KvTierCounters {
@@ -52,8 +52,11 @@ class KvTiers {
   // Seconds of this step's traffic per GPU since the last call: loads (sequential reads into HBM)
   // and stores (each tier's writes on its own path; the slowest path counts).
   struct Traffic {
-    double load_s = 0, store_s = 0;
-    double fabric_load_bytes = 0, fabric_store_bytes = 0;   // per GPU, for fabric tiers
+    double load_s = 0, store_s = 0;               // timed tiers
+    // Tiers on links, bytes per GPU and tier: loads into HBM, and stores into the tier (tier 0's
+    // from HBM, a deeper tier's from the tier above it).
+    std::vector<double> load_bytes, store_bytes;
+    bool any_bytes() const;
   };
   Traffic drain();
   // The loads since the last call only (an asynchronous load's own; stores stay pending).
@@ -80,7 +83,7 @@ class KvTiers {
   std::vector<KvTierCounters> counters_;
   std::vector<double> store_pending_;      // seconds per tier this step
   double load_pending_ = 0, load_total_ = 0, store_total_ = 0;
-  double fabric_load_ = 0, fabric_store_ = 0;   // bytes per GPU this step
+  std::vector<double> load_bytes_, store_bytes_;   // tiers on links, bytes per GPU this step
 };
 
 }  // namespace foresight::sim

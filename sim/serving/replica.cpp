@@ -27,7 +27,7 @@ Replica::Replica(int index, const ServingSpec& spec, int64_t kv_blocks, double b
     const double replica_block = block_bytes * spec.gpus_per_replica();  // every GPU's shard of a block
     for (const auto& t : spec.kv_offload.tiers)
       tiers.push_back({t.tier, std::max<int64_t>(1, static_cast<int64_t>(t.capacity / replica_block)), t.bandwidth,
-                       t.bandwidth, t.fabric});
+                       t.bandwidth, t.on_links});
     tiers_ = std::make_unique<KvTiers>(std::move(tiers), block_bytes);
     kv_.attach_tiers(tiers_.get());
   }
@@ -164,9 +164,9 @@ bool Replica::admit(Request* r, int64_t& budget, Step& step) {
   // Asynchronous tier loads: the request holds its blocks and waits for them outside the batch.
   if (tiers_ && spec_.kv_offload.async_load) {
     const KvTiers::Traffic load = tiers_->take_loads();
-    if (load.load_s > 0 || load.fabric_load_bytes > 0) {
+    if (load.load_s > 0 || load.any_bytes()) {
       loading_.push_back(r);
-      started_loads_.push_back({r, load.load_s, load.fabric_load_bytes});
+      started_loads_.push_back({r, load.load_s, load.load_bytes});
       return true;
     }
   }
@@ -247,7 +247,7 @@ Step Replica::plan() {
   if (tiers_) {
     const KvTiers::Traffic t = tiers_->drain();
     step.tier_load_s = t.load_s, step.tier_store_s = t.store_s;
-    step.tier_fabric_load_bytes = t.fabric_load_bytes, step.tier_fabric_store_bytes = t.fabric_store_bytes;
+    step.tier_load_bytes = std::move(t.load_bytes), step.tier_store_bytes = std::move(t.store_bytes);
   }
   return step;
 }

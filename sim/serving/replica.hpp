@@ -38,7 +38,7 @@ struct Step {
   double swap_bytes = 0;       // KV moved to or from host memory (per GPU) by swap preemption this step
   double tier_load_s = 0;      // KV offload: prefix blocks loaded back from tiers before this step runs
   double tier_store_s = 0;     // KV offload: evicted blocks written to tiers while it runs
-  double tier_fabric_load_bytes = 0, tier_fabric_store_bytes = 0;   // per GPU, to and from a remote pool
+  std::vector<double> tier_load_bytes, tier_store_bytes;   // per tier on links, per GPU (KvTiers::Traffic)
   int64_t prefill_tokens = 0, decode_tokens = 0;
   // Speculative decoding: what the drafter runs this step, the prompt chunks (it keeps its own KV)
   // and the context of each sequence it drafts for.
@@ -74,7 +74,8 @@ class Replica {
   // tier, with the load's seconds; load_done() lets one join the batch.
   struct StartedLoad {
     Request* request;
-    double seconds, fabric_bytes;   // from local tiers; per GPU from a remote pool
+    double seconds;                      // from timed tiers
+    std::vector<double> bytes;           // per tier on links, per GPU
   };
   std::vector<StartedLoad> take_started_loads() { return std::exchange(started_loads_, {}); }
   void load_done(Request* r);

@@ -87,15 +87,16 @@ std::string serving_report(const nlohmann::json& j, const ServingSpec& spec) {
     const auto& t = kv["tiers"];
     std::string parts;
     for (const auto& x : t["list"])
-      parts += fmt::format("{}{} ({} blocks, {:.0f} GB/s per GPU): {} stored, {} loaded, {} passed down", parts.empty() ? "" : "; ",
+      parts += fmt::format("{}{} ({} blocks, {:.0f} GB/s{}): {} stored, {} loaded, {} passed down", parts.empty() ? "" : "; ",
                            x["tier"].get<std::string>(), x["capacity_blocks"].get<int64_t>(),
-                           x["bandwidth_per_gpu_Bps"].get<double>() / 1e9, x["stored_blocks"].get<int64_t>(),
+                           x["bandwidth_Bps"].get<double>() / 1e9, x["on_links"].get<bool>() ? " link" : " per GPU, timed",
+                           x["stored_blocks"].get<int64_t>(),
                            x["loaded_blocks"].get<int64_t>(), x["passed_down_blocks"].get<int64_t>());
     s += fmt::format("  KV offload: {}; loads {:.2f} s ({}), stores {:.2f} s, step time added {:.2f} s", parts,
                      t["load_s"].get<double>(), t["load"] == "async" ? "on the copy stream" : "blocking their steps",
                      t["store_s"].get<double>(), t["step_time_added_s"].get<double>());
-    if (t["fabric_bytes"].get<double>() > 0)
-      s += fmt::format("; remote pool traffic {:.1f} GB as transfers on the fabric", t["fabric_bytes"].get<double>() / 1e9);
+    if (t["link_bytes"].get<double>() > 0)
+      s += fmt::format("; {:.1f} GB as transfers on simulated links", t["link_bytes"].get<double>() / 1e9);
     s += "\n";
   }
   const auto& m = j["memory_per_gpu_bytes"];

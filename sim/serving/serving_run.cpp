@@ -319,12 +319,14 @@ class ServingDriver {
     for (const auto& l : rep.take_started_loads()) {
       tier_async_s_ += l.seconds;
       const ActivityId load =
-          engine_->compute(Lane{slot.first_gpu, 1}, l.seconds, remote_pool_transfers(slot, l.fabric_bytes, true));
+          engine_->compute(Lane{slot.first_gpu, 1}, l.seconds, tier_transfers(slot, l.bytes, true));
       engine_->then(load, [this, k, r = l.request](ActivityId) {
         slots_[static_cast<size_t>(k)].replica->load_done(r);
         kick_soon(k);
       });
     }
+    // Tier stores leave beside the step (even when nothing runs: the evictions happened planning it).
+    tier_transfers(slot, slot.step.tier_store_bytes, false);
     if (slot.step.empty()) return;  // waiting for blocks held by nothing running cannot happen: can_hold checked
     const StepCost c = slot.cost->step(slot.step.shape);
     slot.cost_sum.gemm += c.gemm, slot.cost_sum.attention += c.attention, slot.cost_sum.memory += c.memory;
@@ -340,9 +342,8 @@ class ServingDriver {
     // overlap it and cost time only past it.
     const double tiers = slot.step.tier_load_s + std::max(0.0, slot.step.tier_store_s - c.total());
     tier_time_ += tiers;
-    // A remote pool's loads arrive over the fabric before the step starts; its stores leave beside it.
-    const std::vector<ActivityId> loads = remote_pool_transfers(slot, slot.step.tier_fabric_load_bytes, true);
-    remote_pool_transfers(slot, slot.step.tier_fabric_store_bytes, false);
+    // Tier loads on links arrive before the step starts.
+    const std::vector<ActivityId> loads = tier_transfers(slot, slot.step.tier_load_bytes, true);
     const ActivityId id = engine_->compute(Lane{slot.first_gpu, 0}, c.total() + swap + draft + tiers, loads);
     engine_->then(id, [this, k](ActivityId) { step_done(k); });
     // Layer-wise push: the KV of every layer but the last goes out while this step computes it.
@@ -351,20 +352,38 @@ class ServingDriver {
         if (e.context_before + e.tokens == e.request->input_tokens) start_kv(*live_.at(e.request->id), KvPart::bulk);
   }
 
-  // A remote KV pool's traffic (Mooncake-style, in the other nodes' memory): one transfer per GPU
-  // of the replica, its shard, to or from the same GPU index of the next node, on the simulated
-  // fabric (NICs, switches), sharing links with hand-offs and collectives.
-  std::vector<ActivityId> remote_pool_transfers(const ReplicaSlot& slot, double bytes_per_gpu, bool load) {
+  // KV-tier traffic on simulated links, one transfer per GPU of the replica (its shard) and tier:
+  // host memory over the GPU's PCIe, the node's NVMe behind it, a remote pool (Mooncake-style, in
+  // the other nodes' memory) over the fabric to the same GPU of the next node. Loads come into
+  // HBM; a store goes into its tier from HBM (tier 0) or from the tier above (a host-to-NVMe copy
+  // stays on the node's drives; copies into a remote pool leave through the GPU's NIC).
+  std::vector<ActivityId> tier_transfers(const ReplicaSlot& slot, const std::vector<double>& bytes, bool load) {
     std::vector<ActivityId> ids;
-    if (!(bytes_per_gpu > 0)) return ids;
+    const auto& tiers = slot.spec->kv_offload.tiers;
     const auto& c = session_.cluster();
     const int gpn = c.gpus_per_node();
-    for (int i = 0; i < slot.spec->gpus_per_replica(); ++i) {
-      const int g = slot.first_gpu + i;
-      const int peer = (c.node_of(g) + 1) % c.nodes() * gpn + g % gpn;
-      ids.push_back(load ? engine_->transfer(peer, g, bytes_per_gpu) : engine_->transfer(g, peer, bytes_per_gpu));
+    for (size_t t = 0; t < bytes.size(); ++t) {
+      if (!(bytes[t] > 0)) continue;
+      for (int i = 0; i < slot.spec->gpus_per_replica(); ++i) {
+        const int g = slot.first_gpu + i, node = c.node_of(g);
+        auto at = [&](const std::string& tier) {
+          if (tier == "host") return hw::host_endpoint(node);
+          if (tier == "nvme") {
+            if (!c.has_nvme(g))
+              throw InputError(fmt::format("serving.kv_offload: GPU {} ({}) has no NVMe bandwidth in the catalog; give the "
+                                           "nvme tier a bandwidth", g, c.system_at(g).id));
+            return hw::nvme_endpoint(node);
+          }
+          return (node + 1) % c.nodes() * gpn + g % gpn;   // remote
+        };
+        const int there = at(tiers[t].tier);
+        int from = g;
+        if (!load && t > 0 && tiers[t - 1].on_links && tiers[t].tier == "nvme" && tiers[t - 1].tier == "host")
+          from = hw::host_endpoint(node);
+        ids.push_back(load ? engine_->transfer(there, g, bytes[t]) : engine_->transfer(from, there, bytes[t]));
+      }
+      tier_link_bytes_ += bytes[t] * slot.spec->gpus_per_replica();
     }
-    tier_fabric_bytes_ += bytes_per_gpu * slot.spec->gpus_per_replica();
     return ids;
   }
 
@@ -515,8 +534,8 @@ class ServingDriver {
         resident += x->resident(t);
         capacity += x->config()[t].capacity_blocks;
       }
-      list.push_back({{"tier", spec[t].tier}, {"capacity_blocks", capacity}, {"bandwidth_per_gpu_Bps", spec[t].bandwidth},
-                      {"on_fabric", spec[t].fabric},
+      list.push_back({{"tier", spec[t].tier}, {"capacity_blocks", capacity}, {"bandwidth_Bps", spec[t].bandwidth},
+                      {"on_links", spec[t].on_links},
                       {"bandwidth_source", spec[t].source}, {"stored_blocks", sum.stored}, {"loaded_blocks", sum.loaded},
                       {"passed_down_blocks", sum.passed_down}, {"dropped_blocks", sum.dropped},
                       {"forgotten_blocks", sum.forgotten}, {"resident_blocks", resident}});
@@ -526,7 +545,7 @@ class ServingDriver {
     for (const auto& s : slots_)
       if (const KvTiers* x = s.replica->tiers()) load += x->load_seconds(), store += x->store_seconds(), hits += s.replica->kv().tier_hits();
     return {{"list", list}, {"loaded_prefix_blocks", hits}, {"load_s", load}, {"store_s", store},
-            {"step_time_added_s", tier_time_}, {"async_load_s", tier_async_s_}, {"fabric_bytes", tier_fabric_bytes_},
+            {"step_time_added_s", tier_time_}, {"async_load_s", tier_async_s_}, {"link_bytes", tier_link_bytes_},
             {"load", decode_spec_.kv_offload.async_load ? "async" : "blocking"},
             {"model", decode_spec_.kv_offload.async_load
                           ? "evicted prefix blocks go down the tiers (LRU per tier, exclusive); hits load back on the "
@@ -646,7 +665,7 @@ class ServingDriver {
   KvTransfers transfers_;
   double tier_time_ = 0;               // step time added by KV offload traffic
   double tier_async_s_ = 0;            // asynchronous tier loads, beside the steps
-  double tier_fabric_bytes_ = 0;       // a remote pool's traffic sent on the fabric
+  double tier_link_bytes_ = 0;         // tier traffic sent as transfers on simulated links
   std::unique_ptr<TraceStream> trace_;
   std::unique_ptr<Engine> engine_;
   std::vector<ReplicaSlot> slots_;

@@ -489,15 +489,17 @@ static void parse_kv_offload(const YamlNode& o, ServingSpec& s, const hw::Cluste
     if (auto b = t.find("bandwidth")) {
       k.bandwidth = b->as_quantity(Dimension::bandwidth);
       if (!(k.bandwidth > 0)) b->fail("must be positive");
-      k.source = "scenario";
+      k.source = "scenario (timed per GPU, not on links)";
     } else if (k.tier == "host") {
       k.bandwidth = sys.pcie_bandwidth;
-      k.source = fmt::format("{} PCIe per GPU (catalog)", sys.id);
+      k.source = fmt::format("transfers on each GPU's PCIe link ({} catalog)", sys.id);
+      k.on_links = true;
     } else if (k.tier == "nvme") {
       if (!(sys.nvme_bandwidth > 0))
         t.fail(fmt::format("the catalog has no NVMe bandwidth for {}: give this tier a bandwidth", sys.id));
-      k.bandwidth = std::min(sys.nvme_bandwidth / gpn, sys.pcie_bandwidth);
-      k.source = fmt::format("{} NVMe aggregate read / {} GPUs (catalog)", sys.id, gpn);
+      k.bandwidth = sys.nvme_bandwidth;
+      k.source = fmt::format("transfers on the node's NVMe link ({} catalog, all drives, shared by its GPUs) and PCIe", sys.id);
+      k.on_links = true;
     } else {
       // A pool in the other nodes' memory (Mooncake's store): the traffic runs as transfers on the
       // fabric, to and from the same GPU index of the next node.
@@ -505,7 +507,7 @@ static void parse_kv_offload(const YamlNode& o, ServingSpec& s, const hw::Cluste
         t.fail("a remote pool lives in other nodes' memory: this one-node cluster has none; give this tier a bandwidth");
       k.bandwidth = std::min(cluster.nic_spec->bandwidth, sys.pcie_bandwidth);
       k.source = fmt::format("transfers on the fabric ({} NICs)", cluster.nic_spec->id);
-      k.fabric = true;
+      k.on_links = true;
     }
     s.kv_offload.tiers.push_back(k);  // async_load was set above
   }

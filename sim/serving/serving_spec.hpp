@@ -65,9 +65,11 @@ struct CostSpec {
 struct KvTierSpec {
   std::string tier;                 // host | nvme | remote
   double capacity = 0;              // bytes per replica
-  double bandwidth = 0;             // bytes/s per GPU, both ways
+  double bandwidth = 0;             // bytes/s: per GPU when timed; on links, the link's (NVMe: the node's)
   std::string source;               // where the bandwidth comes from
-  bool fabric = false;              // remote: transfers to and from peer nodes on the simulated fabric
+  // Its traffic runs as transfers on simulated links: host over each GPU's PCIe, NVMe over the
+  // node's drives and PCIe, remote over the fabric to the next node (when no bandwidth is given).
+  bool on_links = false;
 };
 
 struct KvOffloadSpec {

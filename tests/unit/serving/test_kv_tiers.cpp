@@ -11,6 +11,7 @@
 #include "helpers.hpp"
 #include "sim/serving/kv_cache.hpp"
 #include "sim/serving/kv_tiers.hpp"
+#include "sim/run/session.hpp"
 
 using namespace foresight;
 using namespace foresight::sim;
@@ -95,9 +96,11 @@ TEST_CASE("a cache evicts into its tiers and a prefix found there is loaded back
 }
 
 TEST_CASE("offloaded blocks are conserved, hits are served once at their tier's bandwidth", "[serving][kv_tiers]") {
-  // A small host tier over NVMe: blocks cascade, and every one is accounted for.
+  // A small host tier over NVMe: blocks cascade, and every one is accounted for. Bandwidths given:
+  // the traffic is timed per GPU (not sent on links), so its seconds are the closed form.
   const auto j = run({"serving.workload.requests=400",
-                      "serving.kv_offload.tiers=[{tier: host, capacity: 20GiB}, {tier: nvme, capacity: 1TiB}]"});
+                      "serving.kv_offload.tiers=[{tier: host, capacity: 20GiB, bandwidth: 64GB/s}, "
+                      "{tier: nvme, capacity: 1TiB, bandwidth: 6.25GB/s}]"});
   const auto& t = j["kv"]["tiers"];
   const auto& host = t["list"][0];
   const auto& nvme = t["list"][1];
@@ -114,20 +117,60 @@ TEST_CASE("offloaded blocks are conserved, hits are served once at their tier's 
   // Loads: each block's per-GPU shard over its tier's bandwidth. Llama-3.1-8B bf16 block of 16
   // tokens: 32 layers x 8 KV heads x 128 x 2 x 2 bytes x 16 = 2 MiB on the one GPU.
   const double block = 32.0 * 8 * 128 * 2 * 2 * 16;
-  const double host_bw = host["bandwidth_per_gpu_Bps"].get<double>(), nvme_bw = nvme["bandwidth_per_gpu_Bps"].get<double>();
-  CHECK(host_bw == 64e9);          // catalog: DGX H100 PCIe Gen5 x16 per direction
-  CHECK(nvme_bw == 50e9 / 8);      // catalog: 50 GB/s of NVMe reads shared by the node's 8 GPUs
+  const double host_bw = host["bandwidth_Bps"].get<double>(), nvme_bw = nvme["bandwidth_Bps"].get<double>();
+  CHECK(host_bw == 64e9);
+  CHECK(nvme_bw == 6.25e9);
+  CHECK(t["link_bytes"].get<double>() == 0);
   CHECK(t["load_s"].get<double>() ==
         Approx(n(host, "loaded_blocks") * block / host_bw + n(nvme, "loaded_blocks") * block / nvme_bw).epsilon(1e-9));
   // Every prompt token is either computed or a hit (in HBM or a tier).
   const int64_t prompt = 400 * 16896;
   CHECK(j["prefill_tokens_computed"].get<int64_t>() + j["kv"]["cache_hit_tokens"].get<int64_t>() == prompt);
+  // The same tiers from the catalog run on links: every block stored or loaded is one transfer of
+  // its shard (HBM to host over PCIe, host to NVMe on the node's drives, back over both).
+  const auto l = run({"serving.workload.requests=400",
+                      "serving.kv_offload.tiers=[{tier: host, capacity: 20GiB}, {tier: nvme, capacity: 1TiB}]"});
+  const auto& lt = l["kv"]["tiers"];
+  double blocks = 0;
+  for (const auto& x : lt["list"]) {
+    CHECK(x["on_links"] == true);
+    blocks += double(n(x, "stored_blocks") + n(x, "loaded_blocks"));
+  }
+  CHECK(lt["link_bytes"].get<double>() == Approx(blocks * block).epsilon(1e-12));
+  CHECK(lt["load_s"].get<double>() == 0);
+}
+
+TEST_CASE("tier copies run on PCIe and NVMe links: GPUs share their node's drives by max-min", "[serving][kv_tiers]") {
+  const auto sc = load_scenario(kScenario, std::vector<std::string>{});
+  Session session(sc);
+  const double bytes = 1e9;
+  auto timed = [&](const std::vector<std::pair<int, int>>& copies) {
+    auto engine = session.engine();
+    std::vector<ActivityId> ids;
+    for (const auto& [src, dst] : copies) ids.push_back(engine->transfer(src, dst, bytes));
+    engine->run();
+    std::vector<double> ends;
+    for (ActivityId id : ids) ends.push_back(engine->end_time(id));
+    return ends;
+  };
+  // Catalog, DGX H100: 64 GB/s PCIe per GPU and direction, 50 GB/s of NVMe reads per node.
+  CHECK(timed({{hw::host_endpoint(0), 0}})[0] == Approx(bytes / 64e9).epsilon(1e-9));
+  CHECK(timed({{0, hw::host_endpoint(0)}})[0] == Approx(bytes / 64e9).epsilon(1e-9));
+  CHECK(timed({{hw::nvme_endpoint(0), 0}})[0] == Approx(bytes / 50e9).epsilon(1e-9));   // the drives are slower
+  // Two GPUs reading the node's drives at once share them; two reading host memory do not.
+  for (double end : timed({{hw::nvme_endpoint(0), 0}, {hw::nvme_endpoint(0), 1}})) CHECK(end == Approx(2 * bytes / 50e9).epsilon(1e-9));
+  for (double end : timed({{hw::host_endpoint(0), 0}, {hw::host_endpoint(0), 1}})) CHECK(end == Approx(bytes / 64e9).epsilon(1e-9));
+  // A GPU cannot copy to another node's memory.
+  auto engine = session.engine();
+  CHECK_THROWS(engine->transfer(0, hw::host_endpoint(1), bytes));
 }
 
 TEST_CASE("a host tier helps a long-context workload; a slow NVMe tier hurts its TPOT", "[serving][kv_tiers]") {
+  // The slow tier: NVMe at the 6.25 GB/s per GPU a node's 50 GB/s of drives leave each GPU when all
+  // eight load at once (timed per GPU).
   const auto none = run({}, false);
   const auto host = run({});
-  const auto nvme = run({"serving.kv_offload.tiers=[{tier: nvme, capacity: 1TiB}]"});
+  const auto nvme = run({"serving.kv_offload.tiers=[{tier: nvme, capacity: 1TiB, bandwidth: 6.25GB/s}]"});
   auto p99 = [](const nlohmann::json& j, const char* m) { return j[m]["p99"].get<double>(); };
   auto mean = [](const nlohmann::json& j, const char* m) { return j[m]["mean"].get<double>(); };
   WARN("TTFT mean / TPOT p99 (ms): no tier " << mean(none, "ttft_ms") << " / " << p99(none, "tpot_ms") << ", host "
@@ -143,7 +186,7 @@ TEST_CASE("a host tier helps a long-context workload; a slow NVMe tier hurts its
 }
 
 TEST_CASE("asynchronous loads wait outside the batch: the slow tier stops hurting TPOT", "[serving][kv_tiers]") {
-  const std::string nvme = "serving.kv_offload.tiers=[{tier: nvme, capacity: 1TiB}]";
+  const std::string nvme = "serving.kv_offload.tiers=[{tier: nvme, capacity: 1TiB, bandwidth: 6.25GB/s}]";
   const auto none = run({}, false);
   const auto blocking = run({nvme});
   const auto async = run({nvme, "serving.kv_offload.load=async"});
@@ -172,9 +215,9 @@ TEST_CASE("a remote pool's traffic runs as transfers on the fabric, every block 
                       "serving.kv_offload.tiers=[{tier: remote, capacity: 1TiB}]"});
   const auto& t = j["kv"]["tiers"];
   const auto& x = t["list"][0];
-  CHECK(x["on_fabric"] == true);
+  CHECK(x["on_links"] == true);
   const double block = 32.0 * 8 * 128 * 2 * 2 * 16;   // Llama-3.1-8B bf16, 16 tokens
-  CHECK(t["fabric_bytes"].get<double>() ==
+  CHECK(t["link_bytes"].get<double>() ==
         Approx((x["stored_blocks"].get<int64_t>() + x["loaded_blocks"].get<int64_t>()) * block).epsilon(1e-12));
   CHECK(x["loaded_blocks"].get<int64_t>() > 0);
   CHECK(t["load_s"].get<double>() == 0);   // nothing timed off the fabric
