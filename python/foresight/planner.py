@@ -389,7 +389,8 @@ def plan(scenario, rate=None, slo=None, gpus=None, prices=None, budget=None, mod
     Returns a DataFrame with one row per candidate: the configuration, `gpus`, `usd_per_hour`,
     `est_goodput_per_s` (stage 2's estimate), `stage` and `reason`, and for simulated rows the
     percentile TTFT/TPOT, attainment, goodput, `usd_per_mtok` (per million output tokens),
-    `joules_per_token` (at the GPUs' TDP: an upper bound), `chosen` (verified rows that hold the SLO)
+    `joules_per_token` (at the GPUs' TDP: an upper bound), `chosen` (per simulated layout, the fewest
+    replicas that hold the SLO; in budget mode, each simulated deployment that holds it at some rate)
     and `pareto` (not dominated in cost and estimated goodput). `attrs` holds the inputs, provenance,
     counts and timings.
     """
