@@ -25,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
   try {
     const sim::Scenario s = sim::load_scenario_text(text, "fuzz.yaml");
-    const long long gpus = static_cast<long long>(s.cluster.nodes) * s.cluster.system_spec.gpus_per_node;
+    const long long gpus = static_cast<long long>(s.cluster.total_nodes()) * s.cluster.system_spec.gpus_per_node;
     if (gpus > 256) return 0;  // tiny sizes only: the fuzzer looks for crashes, not slow cases
     const hw::Cluster cluster = hw::Cluster::build(s.cluster);
     if (s.workload_kind == "training") {
