@@ -511,7 +511,9 @@ static void parse_kv_offload(const YamlNode& o, ServingSpec& s, const hw::Cluste
     }
     s.kv_offload.tiers.push_back(k);  // async_load was set above
   }
-  if (s.disaggregation.enabled()) s.disaggregation.decode->kv_offload = s.kv_offload;  // decode workers keep prefixes
+  // Both pools keep prefixes in their tiers: prefill workers reuse a prompt's cached head, decode
+  // workers what the conditional rule prefills locally.
+  if (s.disaggregation.enabled()) s.disaggregation.prefill->kv_offload = s.disaggregation.decode->kv_offload = s.kv_offload;
 }
 
 SystemGpus system_gpus(const hw::ClusterSpec& c, const std::string& system) {

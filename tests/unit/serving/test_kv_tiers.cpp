@@ -226,3 +226,25 @@ TEST_CASE("a remote pool's traffic runs as transfers on the fabric, every block 
   CHECK_THROWS_WITH(run({"serving.kv_offload.tiers=[{tier: remote, capacity: 1TiB}]"}),
                     Catch::Contains("a remote pool lives in other nodes' memory"));
 }
+
+TEST_CASE("disaggregated, the prefill pool keeps prefixes in its tiers too", "[serving][kv_tiers][disaggregation]") {
+  // The long-context workload on one TP1 prefill and one TP1 decode worker: the documents the
+  // prefill worker's HBM evicts come back from host memory instead of being prefilled again.
+  auto yaml = [](bool offload) {
+    return std::string("name: disagg-tiers\nseed: 1\nfidelity: analytical\ncluster: {system: dgx-h100, nodes: 1}\n"
+                       "model: llama3.1-8b\nserving:\n  engine: vllm\n"
+                       "  scheduler: {prefix_caching: true, max_num_batched_tokens: 8192}\n"
+                       "  slo: {ttft_ms: 2000, tpot_ms: 50}\n  disaggregation:\n"
+                       "    prefill: {replicas: 1, parallelism: {tp: 1}}\n    decode: {replicas: 1, parallelism: {tp: 1}}\n") +
+           (offload ? "  kv_offload: {tiers: [{tier: host, capacity: 200GiB}]}\n" : "") +
+           "  workload: {requests: 300, arrivals: {kind: poisson, rate: 1/s}, input_tokens: {dist: fixed, value: 16896}, "
+           "output_tokens: {dist: fixed, value: 256}, shared_prefix: {fraction: 1.0, tokens: 16384, groups: 48}}\n";
+  };
+  const auto none = test::run_serving_yaml(yaml(false)), tiers = test::run_serving_yaml(yaml(true));
+  const auto& host = tiers["kv"]["tiers"]["list"][0];
+  CHECK(host["loaded_blocks"].get<int64_t>() > 0);
+  CHECK(host["stored_blocks"].get<int64_t>() == host["loaded_blocks"].get<int64_t>() + host["passed_down_blocks"].get<int64_t>() +
+                                                    host["forgotten_blocks"].get<int64_t>() + host["resident_blocks"].get<int64_t>());
+  CHECK(tiers["prefill_tokens_computed"].get<int64_t>() < none["prefill_tokens_computed"].get<int64_t>() / 2);
+  CHECK(tiers["ttft_ms"]["mean"].get<double>() < 0.5 * none["ttft_ms"]["mean"].get<double>());
+}
