@@ -11,6 +11,8 @@
 #include "core/error.hpp"
 #include "sim/metrics/trace_stream.hpp"
 #include "sim/serving/iteration_cost.hpp"
+#include "sim/serving/kv_tier_traffic.hpp"
+#include "sim/serving/serving_cost.hpp"
 #include "sim/serving/kv_transfers.hpp"
 #include "sim/serving/replica.hpp"
 #include "sim/serving/replica_memory.hpp"
@@ -352,39 +354,8 @@ class ServingDriver {
         if (e.context_before + e.tokens == e.request->input_tokens) start_kv(*live_.at(e.request->id), KvPart::bulk);
   }
 
-  // KV-tier traffic on simulated links, one transfer per GPU of the replica (its shard) and tier:
-  // host memory over the GPU's PCIe, the node's NVMe behind it, a remote pool (Mooncake-style, in
-  // the other nodes' memory) over the fabric to the same GPU of the next node. Loads come into
-  // HBM; a store goes into its tier from HBM (tier 0) or from the tier above (a host-to-NVMe copy
-  // stays on the node's drives; copies into a remote pool leave through the GPU's NIC).
   std::vector<ActivityId> tier_transfers(const ReplicaSlot& slot, const std::vector<double>& bytes, bool load) {
-    std::vector<ActivityId> ids;
-    const auto& tiers = slot.spec->kv_offload.tiers;
-    const auto& c = session_.cluster();
-    const int gpn = c.gpus_per_node();
-    for (size_t t = 0; t < bytes.size(); ++t) {
-      if (!(bytes[t] > 0)) continue;
-      for (int i = 0; i < slot.spec->gpus_per_replica(); ++i) {
-        const int g = slot.first_gpu + i, node = c.node_of(g);
-        auto at = [&](const std::string& tier) {
-          if (tier == "host") return hw::host_endpoint(node);
-          if (tier == "nvme") {
-            if (!c.has_nvme(g))
-              throw InputError(fmt::format("serving.kv_offload: GPU {} ({}) has no NVMe bandwidth in the catalog; give the "
-                                           "nvme tier a bandwidth", g, c.system_at(g).id));
-            return hw::nvme_endpoint(node);
-          }
-          return (node + 1) % c.nodes() * gpn + g % gpn;   // remote
-        };
-        const int there = at(tiers[t].tier);
-        int from = g;
-        if (!load && t > 0 && tiers[t - 1].on_links && tiers[t].tier == "nvme" && tiers[t - 1].tier == "host")
-          from = hw::host_endpoint(node);
-        ids.push_back(load ? engine_->transfer(there, g, bytes[t]) : engine_->transfer(from, there, bytes[t]));
-      }
-      tier_link_bytes_ += bytes[t] * slot.spec->gpus_per_replica();
-    }
-    return ids;
+    return send_kv_tier_traffic(*engine_, session_.cluster(), *slot.spec, slot.first_gpu, bytes, load, tier_link_bytes_);
   }
 
   // The drafter's share of a step: its prefill of the step's prompt chunks, then gamma decode
@@ -490,68 +461,19 @@ class ServingDriver {
     return j;
   }
 
-  // What the run's GPUs cost per hour (serving.cost's prices) and draw at their catalog TDP, and
-  // both per output token at the throughput the run achieved.
   nlohmann::json cost_json(double output_tokens_per_s) {
     std::vector<const ServingSpec*> pools{&decode_spec_};
     if (disaggregated_) pools = {spec_.disaggregation.prefill.get(), &decode_spec_};
-    nlohmann::json gpus = nlohmann::json::object();
-    double usd = 0, watts = 0;
-    bool tdp_known = true;
-    for (const ServingSpec* p : pools) {
-      const hw::GpuSpec& gpu = session_.for_system(p->system).cluster().gpu();
-      const int n = p->replicas * p->gpus_per_replica();
-      gpus[gpu.id] = gpus.value(gpu.id, 0) + n;
-      usd += n * spec_.cost.usd_per_gpu_hour.at(gpu.id);
-      watts += n * gpu.tdp;
-      tdp_known = tdp_known && gpu.tdp > 0;
-    }
-    nlohmann::json j{{"gpus", gpus}, {"usd_per_gpu_hour", spec_.cost.usd_per_gpu_hour}, {"usd_per_hour", usd},
-                     {"source", spec_.cost.source}};
-    if (output_tokens_per_s > 0) j["usd_per_million_output_tokens"] = usd / (output_tokens_per_s * 3600 / 1e6);
-    if (tdp_known) {
-      j["power_w_at_tdp"] = watts;
-      if (output_tokens_per_s > 0) j["joules_per_output_token_at_tdp"] = watts / output_tokens_per_s;
-      j["power_source"] = "catalog TDP per GPU (datasheets): an upper bound, GPUs serving rarely draw it";
-    }
-    return j;
+    std::vector<std::pair<const hw::GpuSpec*, int>> gpus;
+    for (const ServingSpec* p : pools)
+      gpus.emplace_back(&session_.for_system(p->system).cluster().gpu(), p->replicas * p->gpus_per_replica());
+    return serving_cost_json(spec_.cost, gpus, output_tokens_per_s);
   }
 
-  // Each offload tier over all replicas that have one: blocks in and out, hits served, what the
-  // traffic cost the steps.
   nlohmann::json tiers_json() const {
-    nlohmann::json list = nlohmann::json::array();
-    const auto& spec = decode_spec_.kv_offload.tiers;
-    for (size_t t = 0; t < spec.size(); ++t) {
-      KvTierCounters sum;
-      int64_t resident = 0, capacity = 0;
-      for (const auto& s : slots_) {
-        const KvTiers* x = s.replica->tiers();
-        if (!x) continue;
-        const auto& c = x->counters(t);
-        sum.stored += c.stored, sum.loaded += c.loaded, sum.passed_down += c.passed_down, sum.dropped += c.dropped;
-        sum.forgotten += c.forgotten;
-        resident += x->resident(t);
-        capacity += x->config()[t].capacity_blocks;
-      }
-      list.push_back({{"tier", spec[t].tier}, {"capacity_blocks", capacity}, {"bandwidth_Bps", spec[t].bandwidth},
-                      {"on_links", spec[t].on_links},
-                      {"bandwidth_source", spec[t].source}, {"stored_blocks", sum.stored}, {"loaded_blocks", sum.loaded},
-                      {"passed_down_blocks", sum.passed_down}, {"dropped_blocks", sum.dropped},
-                      {"forgotten_blocks", sum.forgotten}, {"resident_blocks", resident}});
-    }
-    double load = 0, store = 0;
-    int64_t hits = 0;
-    for (const auto& s : slots_)
-      if (const KvTiers* x = s.replica->tiers()) load += x->load_seconds(), store += x->store_seconds(), hits += s.replica->kv().tier_hits();
-    return {{"list", list}, {"loaded_prefix_blocks", hits}, {"load_s", load}, {"store_s", store},
-            {"step_time_added_s", tier_time_}, {"async_load_s", tier_async_s_}, {"link_bytes", tier_link_bytes_},
-            {"load", decode_spec_.kv_offload.async_load ? "async" : "blocking"},
-            {"model", decode_spec_.kv_offload.async_load
-                          ? "evicted prefix blocks go down the tiers (LRU per tier, exclusive); hits load back on the "
-                            "replica's copy stream while the request waits outside the batch; stores overlap the steps"
-                          : "evicted prefix blocks go down the tiers (LRU per tier, exclusive); hits load back before "
-                            "the step (blocking the batch); stores overlap the step"}};
+    std::vector<const Replica*> replicas;
+    for (const auto& s : slots_) replicas.push_back(s.replica.get());
+    return kv_tiers_json(decode_spec_.kv_offload, replicas, {tier_time_, tier_async_s_, tier_link_bytes_});
   }
 
   ServingOutcome outcome() {

@@ -12,7 +12,9 @@
 #include "hwmodels/catalog/catalog.hpp"
 #include "hwmodels/topology/cluster.hpp"
 #include "sim/moe/routing.hpp"
+#include "sim/serving/cost_spec.hpp"
 #include "sim/serving/disaggregation_spec.hpp"
+#include "sim/serving/kv_offload_spec.hpp"
 #include "sim/scenario/workload.hpp"
 
 namespace foresight::sim {
@@ -49,36 +51,6 @@ struct AdmissionSpec {
 struct SloSpec {
   double ttft_s = 0.5, tpot_s = 0.05;
   double percentile = 99;
-};
-
-// What the GPUs cost (`serving.cost`): a price per GPU-hour for each GPU type the run uses, with
-// where the prices come from (they are the user's: rental, amortised purchase, internal rates).
-struct CostSpec {
-  std::map<std::string, double> usd_per_gpu_hour;   // by catalog GPU id
-  std::string source;
-  bool enabled() const { return !usd_per_gpu_hour.empty(); }
-};
-
-// KV-cache tiers below HBM (`serving.kv_offload`), in order: where evicted prefix blocks go and
-// prefix hits can be loaded back from. Capacity per replica; bandwidth per GPU (each GPU moves its
-// own shard of a block), from the catalog unless given.
-struct KvTierSpec {
-  std::string tier;                 // host | nvme | remote
-  double capacity = 0;              // bytes per replica
-  double bandwidth = 0;             // bytes/s: per GPU when timed; on links, the link's (NVMe: the node's)
-  std::string source;               // where the bandwidth comes from
-  // Its traffic runs as transfers on simulated links: host over each GPU's PCIe, NVMe over the
-  // node's drives and PCIe, remote over the fabric to the next node (when no bandwidth is given).
-  bool on_links = false;
-};
-
-struct KvOffloadSpec {
-  std::vector<KvTierSpec> tiers;
-  // blocking: a request's prefix loads before the step that admits it (the batch waits, as
-  // LMCache's synchronous load); async: it waits for its KV outside the batch on a copy stream
-  // (vLLM's WAITING_FOR_REMOTE_KVS), and the batch runs on.
-  bool async_load = false;
-  bool enabled() const { return !tiers.empty(); }
 };
 
 struct LengthDist {
