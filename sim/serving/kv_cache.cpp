@@ -48,6 +48,16 @@ int64_t KvCache::match(const Request& r) const {
   return m;
 }
 
+int32_t KvCache::evict_lru() {
+  const int32_t s = lru_head_;
+  lru_remove(s);
+  const uint64_t h = slots_[static_cast<size_t>(s)].hash;
+  index_.erase(h);
+  ++evictions_;
+  if (tiers_) tiers_->put(h);   // offload: the block goes down to the first tier
+  return s;
+}
+
 void KvCache::reserve_index() {
   if (!slots_.empty()) return;
   index_.reserve(static_cast<size_t>(total_));
@@ -66,12 +76,7 @@ int32_t KvCache::take_block(uint64_t hash) {
       slots_.emplace_back();
     }
   } else {
-    s = lru_head_;  // match() checked there is one
-    lru_remove(s);
-    const uint64_t old = slots_[static_cast<size_t>(s)].hash;
-    index_.erase(old);
-    ++evictions_;
-    if (tiers_) tiers_->put(old);
+    s = evict_lru();  // match() checked there is one
   }
   slots_[static_cast<size_t>(s)] = Slot{hash, 1, -1, -1};
   index_[hash] = s;
@@ -109,15 +114,7 @@ bool KvCache::grow(Request& r, int64_t tokens) {
   if (need > free_ + evictable_) return false;
   const int64_t from_free = std::min(need, free_);
   free_ -= from_free;
-  for (int64_t k = from_free; k < need; ++k) {  // reuse the least recently used cached blocks
-    const int32_t s = lru_head_;
-    lru_remove(s);
-    const uint64_t h = slots_[static_cast<size_t>(s)].hash;
-    index_.erase(h);
-    spare_.push_back(s);
-    ++evictions_;
-    if (tiers_) tiers_->put(h);
-  }
+  for (int64_t k = from_free; k < need; ++k) spare_.push_back(evict_lru());  // reuse the least recently used cached blocks
   r.blocks += need;
   acquired_ += need;
   return true;

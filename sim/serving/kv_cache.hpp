@@ -61,6 +61,8 @@ class KvCache {
   void lru_push(int32_t s);
   void lru_remove(int32_t s);
   void reserve_index();
+  // Drops the least recently used unreferenced block from HBM (into the tiers, if any); its slot.
+  int32_t evict_lru();
   // One HBM block for a new cached entry: a free one, else the least recently used cached one
   // (evicted: to the tiers, if any); its slot record.
   int32_t take_block(uint64_t hash);
