@@ -27,78 +27,18 @@ How, in four stages (the first and last simulate, in parallel through the execut
    search of the whole deployment.
 """
 import copy
-import hashlib
-import json
 import math
 import os
 import time
 
 from . import InputError, _overrides as _set_strings, _scenario_file, inspect, planner_inputs
 from .executors import TaskPool
+from .planner_candidates import (_candidates, _config, _config_key, _gpus, _hardware, _layout_key, _layouts, _nodes,
+                                 _units, label)
+from .planner_search import _Runner, _verify_budget, _verify_rate, _yaml
 
 MODES = ("colocated", "disaggregated")
 OPEN_LOOP = ("poisson", "gamma", "constant")
-_LIFTED_MS = 1e7  # an SLO no request misses: a unit search measures one phase's limit at a time
-_AMPLE = 4        # partner replicas behind/in front of a unit (its largest layout): never the bottleneck
-
-
-def _simulate(task):
-    """One simulation, in a worker: task = (scenario text, name, max-rate attainment or 0)."""
-    from . import InputError, run_text
-
-    text, name, attainment = task
-    try:
-        doc = run_text(text, name=name, max_rate=attainment or None)
-    except InputError as e:
-        return {"error": str(e)}
-    s = doc["serving"]
-    g, t = s["goodput"], s["throughput"]
-    out = {"attainment": g["attainment"], "slo_met": bool(g["slo_met_at_percentile"]),
-           "ttft_ms": g["ttft_at_percentile_ms"], "tpot_ms": g["tpot_at_percentile_ms"],
-           "goodput_per_s": g["requests_per_s"], "requests_per_s": t["requests_per_s"],
-           "output_tokens_per_s": t["output_tokens_per_s"], "compute_model": s["provenance"]["compute_model"]}
-    if "max_rate" in s:
-        out["max_rate_per_s"] = s["max_rate"]["rate_per_s"]
-    # Where TTFT goes, by pool: waiting for and running the prefill, or waiting for decode blocks, the
-    # hand-off and the first decode step (the search grows the pool that holds the time).
-    parts = {k: v.get("mean", 0) for k, v in s.get("ttft_breakdown_ms", {}).items()}
-    out["ttft_prefill_side_ms"] = parts.get("queue", 0) + parts.get("prefill", 0)
-    out["ttft_decode_side_ms"] = parts.get("kv_wait", 0) + parts.get("kv_transfer", 0) + parts.get("first_decode", 0)
-    return out
-
-
-class _Runner:
-    """Runs simulation tasks on one pool, each at most once per plan, optionally resumable from a
-    store (keyed by the task's content)."""
-
-    def __init__(self, pool, store, progress):
-        self.pool, self.store, self.progress = pool, store, progress
-        self.done, self.count = {}, 0
-
-    @staticmethod
-    def key(task):
-        return hashlib.sha256(json.dumps(task).encode()).hexdigest()[:32]
-
-    def run(self, tasks, desc):
-        todo, queued = [], set()
-        for t in tasks:
-            k = self.key(t)
-            if k in self.done or k in queued:
-                continue
-            if self.store is not None and k in self.store:
-                self.done[k] = self.store.get(k)
-            else:
-                todo.append(t)
-                queued.add(k)
-
-        def finished(task, result):
-            self.done[self.key(task)] = result
-            if self.store is not None:
-                self.store.add(self.key(task), result)
-
-        self.pool.map(_simulate, todo, on_done=finished, progress=self.progress, desc=desc)
-        self.count += len(todo)
-        return [self.done[self.key(t)] for t in tasks]
 
 
 class _Base:
@@ -200,173 +140,6 @@ class _Base:
 def _overrides(overrides):
     """(dotted key, value text) pairs from a dict or "key=value" strings, as foresight.run takes them."""
     return [tuple(s.split("=", 1)) for s in _set_strings(overrides)]
-
-
-def _gpus(c):
-    if c["mode"] == "colocated":
-        return c["replicas"] * c["tp"] * c["pp"]
-    return c["prefill_replicas"] * c["prefill_tp"] * c["prefill_pp"] + c["decode_replicas"] * c["decode_tp"] * c["decode_pp"]
-
-
-def _nodes(c, per_node):
-    """Nodes of the main system the packed placement needs: the decode pool (on the same system)
-    starts at the first GPU after the prefill pool that keeps its TP groups aligned."""
-    if c["mode"] == "colocated":
-        return math.ceil(_gpus(c) / per_node)
-    prefill = c["prefill_replicas"] * c["prefill_tp"] * c["prefill_pp"]
-    if c["decode_system"] != c["system"]:
-        return math.ceil(prefill / per_node)
-    start = math.ceil(prefill / c["decode_tp"]) * c["decode_tp"]
-    return math.ceil((start + c["decode_replicas"] * c["decode_tp"] * c["decode_pp"]) / per_node)
-
-
-def label(c):
-    """A short name: "tp8pp1x2" colocated, "p2xtp4-d1xtp8" disaggregated."""
-    if c["mode"] == "colocated":
-        return f"{c['system']}-tp{c['tp']}pp{c['pp']}x{c['replicas']}"
-    decode = "" if c["decode_system"] == c["system"] else c["decode_system"] + "-"
-    return (f"{c['system']}-p{c['prefill_replicas']}xtp{c['prefill_tp']}pp{c['prefill_pp']}"
-            f"-{decode}d{c['decode_replicas']}xtp{c['decode_tp']}pp{c['decode_pp']}")
-
-
-def _layouts(base, system, tps, pps, max_gpus):
-    per_node = base.per_node[system]
-    tps = tps or [d for d in (1, 2, 4, 8, 16, 32, 64, 72) if d <= per_node and per_node % d == 0]
-    return [(tp, pp) for tp in tps for pp in pps if tp * pp <= max_gpus]
-
-
-def _decode_kind(prefill_system, decode_system):
-    """The unit kind of a decode replica's rate: behind prefill on its own system, or on another."""
-    return "decode" if prefill_system == decode_system else f"decode-from-{prefill_system}"
-
-
-def _units(layouts, slo, modes):
-    """The unit deployments whose max rates stage 1 measures: {(system, kind, tp, pp): (candidate, slo)}.
-    A decode unit is measured behind ample prefill on each system that may feed it: its TTFT counts
-    (a decode pool that cannot admit requests as fast as they come delays their first token), and
-    that depends on the prefill's speed."""
-    big = {s: max(ls, key=lambda l: (l[0] * l[1], l[0])) for s, ls in layouts.items()}
-    lift_tpot = dict(slo, tpot_ms=_LIFTED_MS)
-    out = {}
-    for system, ls in layouts.items():
-        for tp, pp in ls:
-            if "colocated" in modes:
-                out[(system, "colocated", tp, pp)] = (
-                    {"mode": "colocated", "system": system, "tp": tp, "pp": pp, "replicas": 1}, slo)
-            if "disaggregated" not in modes:
-                continue
-            btp, bpp = big[system]
-            out[(system, "prefill", tp, pp)] = (
-                {"mode": "disaggregated", "system": system, "decode_system": system, "prefill_tp": tp, "prefill_pp": pp,
-                 "prefill_replicas": 1, "decode_tp": btp, "decode_pp": bpp, "decode_replicas": _AMPLE}, lift_tpot)
-            for feeder in layouts:
-                ftp, fpp = big[feeder]
-                out[(system, _decode_kind(feeder, system), tp, pp)] = (
-                    {"mode": "disaggregated", "system": feeder, "decode_system": system, "prefill_tp": ftp,
-                     "prefill_pp": fpp, "prefill_replicas": _AMPLE, "decode_tp": tp, "decode_pp": pp,
-                     "decode_replicas": 1}, slo)
-    return out
-
-
-def _candidates(systems, layouts, unit_rate, unit_error, max_gpus, modes):
-    """Every candidate configuration with its capacity estimate (None where a unit failed): colocated
-    per system; disaggregated per (prefill system, decode system) pair, mixed pairs included (each
-    pool's rate is its own system's unit rate). `unit_rate`/`unit_error` are keyed (system, kind, tp, pp)."""
-    if "colocated" in modes:
-        for system in systems:
-            for tp, pp in layouts[system]:
-                key = (system, "colocated", tp, pp)
-                r, err = unit_rate.get(key), unit_error.get(key)
-                for n in range(1, max_gpus // (tp * pp) + 1):
-                    c = {"mode": "colocated", "system": system, "tp": tp, "pp": pp, "replicas": n}
-                    yield c, (None if err else n * r), err
-    if "disaggregated" not in modes:
-        return
-    for ps in systems:
-        for ds in systems:
-            for ptp, ppp in layouts[ps]:
-                for dtp, dpp in layouts[ds]:
-                    gp, gd = ptp * ppp, dtp * dpp
-                    dk = (ds, _decode_kind(ps, ds), dtp, dpp)
-                    rp, rd = unit_rate.get((ps, "prefill", ptp, ppp)), unit_rate.get(dk)
-                    err = unit_error.get((ps, "prefill", ptp, ppp)) or unit_error.get(dk)
-                    for x in range(1, (max_gpus - gd) // gp + 1):
-                        for y in range(1, (max_gpus - x * gp) // gd + 1):
-                            c = {"mode": "disaggregated", "system": ps, "decode_system": ds, "prefill_tp": ptp,
-                                 "prefill_pp": ppp, "prefill_replicas": x, "decode_tp": dtp, "decode_pp": dpp,
-                                 "decode_replicas": y}
-                            yield c, (None if err else min(x * rp, y * rd)), err
-
-
-def _layout_key(c):
-    if c["mode"] == "colocated":
-        return (c["system"], "colocated", c["tp"], c["pp"])
-    return (c["system"], c["decode_system"], "disaggregated", c["prefill_tp"], c["prefill_pp"], c["decode_tp"], c["decode_pp"])
-
-
-def _config_key(c):
-    return tuple(sorted(c.items()))
-
-
-def _bisect(make, ok, start, most):
-    """A coroutine (yields configurations, receives their results) for the smallest n in [1, most]
-    with ok(result of make(n)), from a first guess: doubling up from a miss, bisecting down from a
-    hit. Assumes more replicas never hurt. Returns (n, its result), or (None, None) if `most` misses."""
-    n = max(1, min(start, most))
-    r = yield make(n)
-    if ok(r):
-        lo, hi, best = 0, n, r
-    else:
-        lo, hi, best = n, None, None
-        while hi is None:
-            n = min(lo * 2, most)
-            if n == lo:
-                return None, None
-            r = yield make(n)
-            if ok(r):
-                hi, best = n, r
-            else:
-                lo = n
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        r = yield make(mid)
-        if ok(r):
-            hi, best = mid, r
-        else:
-            lo = mid
-    return hi, best
-
-
-def _met(r):
-    return "error" not in r and r["slo_met"]
-
-
-def _cheapest(c, slo, max_gpus):
-    """A coroutine for the cheapest replica counts of `c`'s layout that hold the SLO at the target
-    rate; returns the configuration, or None. Colocated: bisect the replica count. Disaggregated:
-    grow from the estimate until the SLO holds (a TTFT miss grows the pool holding most of its time,
-    a TPOT miss the decode pool), then bisect each pool down with the other fixed."""
-    if c["mode"] == "colocated":
-        n, _ = yield from _bisect(lambda n: dict(c, replicas=n), _met, c["replicas"], max_gpus // (c["tp"] * c["pp"]))
-        return None if n is None else dict(c, replicas=n)
-    x, y = c["prefill_replicas"], c["decode_replicas"]
-    for _ in range(12):
-        r = yield dict(c, prefill_replicas=x, decode_replicas=y)
-        if "error" in r:
-            return None
-        if r["slo_met"]:
-            break
-        ttft_miss = r["ttft_ms"] > slo["ttft_ms"]
-        grow_x = ttft_miss and r["ttft_prefill_side_ms"] >= r["ttft_decode_side_ms"]
-        grow_y = r["tpot_ms"] > slo["tpot_ms"] or (ttft_miss and not grow_x)
-        x, y = x + grow_x * max(1, x // 2), y + grow_y * max(1, y // 2)
-        if _gpus(dict(c, prefill_replicas=x, decode_replicas=y)) > max_gpus:
-            return None
-    else:
-        return None
-    x, _ = yield from _bisect(lambda n: dict(c, prefill_replicas=n, decode_replicas=y), _met, x, x)
-    y, _ = yield from _bisect(lambda n: dict(c, prefill_replicas=x, decode_replicas=n), _met, y, y)
-    return dict(c, prefill_replicas=x, decode_replicas=y)
 
 
 def plan(scenario, rate=None, slo=None, gpus=None, prices=None, budget=None, modes=MODES, tp=None, pp=(1,),
@@ -525,17 +298,6 @@ def plan(scenario, rate=None, slo=None, gpus=None, prices=None, budget=None, mod
     return frame
 
 
-def _hardware(c, base, price):
-    """The GPU type(s) of candidate `c`, its $/h and its board power at TDP (W; NaN if a TDP is unknown)."""
-    pools = [(c["system"], _gpus(c))] if c["mode"] == "colocated" else [
-        (c["system"], c["prefill_replicas"] * c["prefill_tp"] * c["prefill_pp"]),
-        (c["decode_system"], c["decode_replicas"] * c["decode_tp"] * c["decode_pp"])]
-    gpus = list(dict.fromkeys(base.gpu_of[s] for s, _ in pools))
-    usd = sum(price[s] * n for s, n in pools) if price else float("nan")
-    watts = sum(base.tdp[s] * n for s, n in pools) if all(base.tdp[s] > 0 for s, _ in pools) else float("nan")
-    return {"gpu": "+".join(gpus), "usd_per_hour": usd, "watts_at_tdp": watts}
-
-
 def _prices(base, given):
     """$/GPU-hour per searched system, from prices keyed by GPU or system id."""
     if not given:
@@ -550,58 +312,6 @@ def _prices(base, given):
             raise InputError(f"--price: none for {base.gpu_of[s]}; give every GPU type searched a price, or none")
         out[s] = p
     return out
-
-
-def _config(row):
-    keys = ("mode", "system", "tp", "pp", "replicas") if row["mode"] == "colocated" else (
-        "mode", "system", "decode_system", "prefill_tp", "prefill_pp", "prefill_replicas", "decode_tp", "decode_pp",
-        "decode_replicas")
-    return {k: row[k] for k in keys}
-
-
-def _yaml(doc):
-    import yaml
-
-    return yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=120)
-
-
-def _verify_rate(runner, base, starts, rate, slo_over, slo, max_gpus):
-    """Runs each start's _cheapest search, all layouts advancing together (one parallel round of
-    simulations per step). Returns ({config key: result} of every configuration simulated, the
-    keys of the cheapest passing configuration per layout)."""
-    seen, chosen, active = {}, [], []
-
-    def advance(gen, result):
-        """Feeds results the search already has; returns the next configuration it needs, or None."""
-        try:
-            cfg = gen.send(result)
-            while _config_key(cfg) in seen:
-                cfg = gen.send(seen[_config_key(cfg)])
-            return cfg
-        except StopIteration as done:
-            if done.value is not None:
-                chosen.append(_config_key(done.value))
-            return None
-
-    for c in starts:
-        gen = _cheapest(c, slo, max_gpus)
-        cfg = advance(gen, None)
-        if cfg is not None:
-            active.append((gen, cfg))
-    while active:
-        todo = list({_config_key(cfg): cfg for _, cfg in active if _config_key(cfg) not in seen}.values())
-        tasks = [(_yaml(base.scenario(c, rate, slo_over, label(c))), f"plan:{label(c)}", 0) for c in todo]
-        for c, r in zip(todo, runner.run(tasks, "verifying")):
-            seen[_config_key(c)] = r
-        active = [(gen, nxt) for gen, cfg in active if (nxt := advance(gen, seen[_config_key(cfg)])) is not None]
-    return seen, chosen
-
-
-def _verify_budget(runner, base, starts, rate, slo_over, attainment):
-    """A max-rate search of each whole deployment: its goodput at the SLO."""
-    tasks = [(_yaml(base.scenario(c, rate, slo_over, label(c))), f"plan:{label(c)}", attainment) for c in starts]
-    seen = {_config_key(c): r for c, r in zip(starts, runner.run(tasks, "goodput"))}
-    return seen, [k for k, r in seen.items() if "error" not in r and r.get("max_rate_per_s", 0) > 0]
 
 
 def _finish(frame, base, price, budget, rate, tokens_per_request, cost):
