@@ -98,6 +98,9 @@ TEST_CASE("a lone request's hand-off into the A100 node runs at its NIC; each po
   const double on_a100 = decode_step(a100, *spec.disaggregation.decode, 0, n);
   const double on_h100 = decode_step(session, *spec.disaggregation.decode, 8, n);
   CHECK(mean_ms(j, "first_decode") == Approx(on_a100 * 1e3).epsilon(1e-9));
+  // A one-token decode step is bound by reading weights and KV: HBM 2.04 TB/s on the A100 SXM 80 GB
+  // against 3.35 TB/s on the H100 SXM (catalog) makes it ~1.7x slower; 1.2 leaves room for the
+  // profiles' measured efficiencies, which differ by GPU and kernel.
   CHECK(on_a100 > 1.2 * on_h100);
   CHECK(j["disaggregation"]["decode"]["gpu"] == "a100-sxm-80gb");
   CHECK(j["disaggregation"]["prefill"]["gpu"] == "h100-sxm-80gb");
